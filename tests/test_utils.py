@@ -1,0 +1,33 @@
+"""Atomic writes never leave a half-written target or stray temporaries."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from motiongpt.utils import atomic_path, atomic_save_npy, atomic_write_json, pick_device
+
+
+def test_atomic_write_replaces_target(tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "x.json"
+    atomic_write_json(target, {"a": 1})
+    atomic_write_json(target, {"a": 2})
+    assert target.read_text().strip().endswith("}")
+    assert '"a": 2' in target.read_text()
+    assert [p.name for p in target.parent.iterdir()] == ["x.json"]
+
+
+def test_failed_write_keeps_old_content_and_cleans_up(tmp_path: Path) -> None:
+    target = tmp_path / "x.npy"
+    atomic_save_npy(target, np.arange(3))
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(b"partial")
+            raise RuntimeError("killed mid-write")
+    assert np.array_equal(np.load(target), np.arange(3))
+    assert [p.name for p in tmp_path.iterdir()] == ["x.npy"]
+
+
+def test_pick_device_cpu() -> None:
+    assert pick_device("cpu").type == "cpu"
