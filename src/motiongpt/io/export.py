@@ -96,10 +96,10 @@ def save_motion_json(path: str | Path, joints: np.ndarray, fps: int = FPS, capti
 
 def save_bvh(path: str | Path, joints: np.ndarray, fps: int = FPS) -> Path:
     """Save SMPL-22 joints (T, 22, 3) as BVH (fitted skeleton and rotations; opens in Blender)."""
-    from motiongpt.io.bvh import write_bvh
-
     if check_joints(joints, str(path)) is not SMPL22:
         raise MotionFileError(f"{path}: BVH export needs SMPL-22 joints (T, 22, 3), got {np.shape(joints)}")
+    from motiongpt.io.bvh import write_bvh
+
     write_bvh(path, np.asarray(joints, dtype=np.float64), fps=fps)
     return Path(path)
 
