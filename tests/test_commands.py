@@ -1,0 +1,159 @@
+"""The generate / caption / predict / inbetween / render commands: help, argument errors, outputs.
+
+The model is replaced by `FakePipeline`, a test double with the Pipeline interface that returns a fixed
+synthetic motion, so these tests check the commands' plumbing, not the model.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from motiongpt import commands
+from motiongpt.commands import main, seconds_to_frames, slugify
+from motiongpt.motion.skeleton import SMPL22
+
+
+def walking(frames: int = 12) -> np.ndarray:
+    """A small synthetic SMPL-22 motion (T, 22, 3) stepping forward along +Z."""
+    rest = np.zeros((22, 3))
+    for j in range(1, 22):
+        rest[j] = rest[SMPL22.parents[j]] + SMPL22.raw_offsets[j] * 0.2
+    rest[:, 1] -= rest[:, 1].min()
+    joints = np.repeat(rest[None], frames, axis=0)
+    joints[:, :, 2] += 0.05 * np.arange(frames)[:, None]
+    return joints.astype(np.float32)
+
+
+@dataclass
+class FakeResult:
+    features: np.ndarray | None
+    joints: np.ndarray | None
+    text: str | None = None
+    ok: bool = True
+    error: str | None = None
+
+
+class FakePipeline:
+    """Test double: records calls and answers with a synthetic motion of the requested length."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple]] = []
+
+    def _motion(self, frames: int, text: str | None = None) -> FakeResult:
+        return FakeResult(np.zeros((frames, 263), np.float32), walking(frames), text)
+
+    def text_to_motion(self, texts, lengths=None, num_samples=1, temperature=1.0, top_k=None, top_p=None, seed=None):
+        self.calls.append(("text_to_motion", (texts, lengths, num_samples, seed)))
+        frames = (lengths or [10])[0]
+        return [self._motion(frames, texts[0]) for _ in range(num_samples)]
+
+    def motion_to_text(self, motions):
+        self.calls.append(("motion_to_text", (motions,)))
+        return [FakeResult(None, None, "a person walks forward") for _ in motions]
+
+    def predict(self, prefix, length):
+        self.calls.append(("predict", (prefix, length)))
+        return self._motion(length)
+
+    def inbetween(self, start, end, length):
+        self.calls.append(("inbetween", (start, end, length)))
+        return FakeResult(None, None, None, ok=False, error="the model produced an empty motion")
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> FakePipeline:
+    pipeline = FakePipeline()
+    monkeypatch.setattr(commands, "load_pipeline", lambda model_dir: pipeline)
+    return pipeline
+
+
+@pytest.fixture
+def motion_file(tmp_path: Path) -> Path:
+    path = tmp_path / "clip_joints.npy"
+    np.save(path, walking(16))
+    return path
+
+
+@pytest.mark.parametrize("name", commands.COMMAND_NAMES)
+def test_help_exits_zero_with_example(name: str, capsys: pytest.CaptureFixture) -> None:
+    assert main([name, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert f"motiongpt {name}" in out and "example" in out
+
+
+def test_unknown_command_and_bad_arguments(capsys: pytest.CaptureFixture) -> None:
+    assert main(["dance"]) == 2
+    assert main(["generate"]) == 2  # missing text
+    assert main(["generate", "a jump", "--seconds", "abc"]) == 2
+    assert main(["generate", "a jump", "--seconds", "100"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown command 'dance'" in err and "not a number of seconds" in err and "(0, 30]" in err
+
+
+def test_missing_model_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["generate", "a person jumps", "--model", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("motiongpt generate: error: no model at") and "--model" in err
+    assert "Traceback" not in err and "\n" not in err.split("loading")[0]
+
+
+def test_bad_motion_file_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    np.save(tmp_path / "bad.npy", np.zeros((4, 7)))
+    assert main(["render", str(tmp_path / "bad.npy")]) == 2
+    assert main(["caption", str(tmp_path / "missing.bvh")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("motiongpt render: error:") and "bad.npy" in err[0] and "(4, 7)" in err[0]
+    assert "missing.bvh: no such file" in err[1]
+
+
+def test_generate_writes_every_output(fake: FakePipeline, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    pytest.importorskip("motiongpt.io.bvh", reason="io.bvh not written yet")
+    code = main(["generate", "A person waves!", "--seconds", "1", "--out", str(tmp_path), "--seed", "3"])
+    assert code == 0
+    assert fake.calls == [("text_to_motion", (["A person waves!"], [20], 1, 3))]
+    stem = tmp_path / "a_person_waves"
+    for suffix in (".mp4", ".bvh", "_joints.npy", "_features.npy", ".json", ".txt"):
+        assert Path(f"{stem}{suffix}").exists(), suffix
+    assert np.load(f"{stem}_joints.npy").shape == (20, 22, 3)
+    assert (tmp_path / "a_person_waves.txt").read_text().strip() == "A person waves!"
+    assert str(stem) + ".mp4" in capsys.readouterr().out
+
+
+def test_generate_several_samples_without_video(fake: FakePipeline, tmp_path: Path) -> None:
+    pytest.importorskip("motiongpt.io.bvh", reason="io.bvh not written yet")
+    assert main(["generate", "jump", "--num-samples", "2", "--no-video", "--out", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.glob("*.mp4")) == []
+    assert (tmp_path / "jump_0_joints.npy").exists() and (tmp_path / "jump_1_joints.npy").exists()
+
+
+def test_caption_prints_text(fake: FakePipeline, motion_file: Path, capsys: pytest.CaptureFixture) -> None:
+    pytest.importorskip("motiongpt.motion.features", reason="motion.features not written yet")
+    assert main(["caption", str(motion_file)]) == 0
+    assert capsys.readouterr().out.strip() == "a person walks forward"
+    (motions,) = fake.calls[0][1]
+    assert motions[0].shape == (15, 263)
+
+
+def test_failed_generation_is_reported(fake: FakePipeline, motion_file: Path, capsys: pytest.CaptureFixture) -> None:
+    pytest.importorskip("motiongpt.motion.features", reason="motion.features not written yet")
+    assert main(["inbetween", str(motion_file), str(motion_file), "--seconds", "2"]) == 2
+    assert "in-betweening failed: the model produced an empty motion" in capsys.readouterr().err
+
+
+def test_render_side_by_side_and_strip(motion_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "both.mp4"
+    assert main(["render", str(motion_file), str(motion_file), "--out", str(out), "--caption", "a", "--caption", "b"]) == 0
+    assert out.exists()
+    assert main(["render", str(motion_file), "--strip", "--frames", "3"]) == 0
+    assert motion_file.with_suffix(".png").exists()
+    assert main(["render", str(motion_file), "--caption", "a", "--caption", "b"]) == 2
+    assert "2 --caption for 1 files" in capsys.readouterr().err
+
+
+def test_helpers() -> None:
+    assert slugify("A person waves, then JUMPS twice high up!") == "a_person_waves_then_jumps_twice"
+    assert slugify("!!!") == "motion"
+    assert seconds_to_frames(4) == 80 and seconds_to_frames(0.01) == 1
