@@ -1,1 +1,5 @@
-"""motiongpt.tokenizer"""
+"""motiongpt.tokenizer: the VQ-VAE motion tokenizer (`vqvae.MotionTokenizer`, stage 1) and the token cache
+behind `motiongpt tokenize` (`cache`)."""
+from motiongpt.tokenizer.vqvae import MotionTokenizer, TokenizerConfig
+
+__all__ = ["MotionTokenizer", "TokenizerConfig"]
