@@ -11,10 +11,11 @@ including its quirks, so that features computed here match the released `new_joi
 3. *Foot contacts* (T-1, 4) = [left ankle, left toe, right ankle, right toe]: squared displacement to the next
    frame below the threshold (0.002 m^2 for HumanML3D; 0.05 for KIT-ML, whose joints are in millimetres).
 4. *IK with smoothed facing*: the root rotation r_rot (T, 4) turns the facing direction, Gaussian-smoothed
-   over time (sigma 20 frames, 'nearest' edges), onto +Z. Quirk kept: HumanML3D's IK unpacks the face joints
-   as (l_hip, r_hip, ...) so its facing uses (l_hip - r_hip) + (r_shoulder - l_shoulder). Joint rotations
-   are the swing of each bone from its raw offset, relative to the previous bone of its kinematic chain (the
-   first bone of every chain, the arms included, is relative to the root rotation).
+   over time (sigma 20 frames, 'nearest' edges), onto +Z. Quirks kept (both verified on the released data):
+   HumanML3D's IK unpacks the face joints as (l_hip, r_hip, ...) so its facing uses
+   (l_hip - r_hip) + (r_shoulder - l_shoulder); and r_rot[0] is the identity (frame 0 already faces +Z).
+   Joint rotations are the swing of each bone from its raw offset, relative to the previous bone of its
+   kinematic chain (the first bone of every chain, the arms included, is relative to the root rotation).
 5. Features, concatenated in this order (`FeatureLayout`):
    root_rot_vel (1)    arcsin of the y part of r_rot[t+1] * r_rot[t]^-1: *half* the yaw change per frame;
    root_lin_vel (2)    xz of root displacement t -> t+1 rotated by r_rot[t+1] (the next frame's rotation);
@@ -25,10 +26,12 @@ including its quirks, so that features computed here match the released `new_joi
    foot_contact (4).
    Every group is taken on frames 0..T-2, so T input frames give T-1 feature frames.
 
-`features_to_joints` integrates the root rotation (starting at 0) and the root xz, then un-rotates `ric`.
-Because it starts from rotation 0 rather than from r_rot[0], it returns the placed joints rotated about +Y by
-r_rot[0]; this is exactly what HumanML3D stores as `new_joints` (= recover_from_ric(new_joint_vecs)), so
-`new_joints` and `new_joint_vecs` both have T-1 frames, frame for frame.
+`features_to_joints` integrates the root rotation (from r_rot[0] = identity) and the root xz, then
+un-rotates `ric`: it returns `canonical_joints(joints)[:-1]`. HumanML3D stores exactly that as `new_joints`
+(= recover_from_ric(new_joint_vecs)), so `new_joints` and `new_joint_vecs` both have T-1 frames, frame for
+frame. Re-extracting features from `new_joints` matches `new_joint_vecs` except near the end, where the
+smoothed facing misses the original's last frame; appending that frame (recoverable from the last row's
+`local_vel`) reproduces every group to about 1e-6.
 
 KIT-ML (21 joints, 251 dims) uses the same code with KIT's indices (`KIT21`), threshold 0.05 and millimetres
 (the original does not rescale KIT; it only multiplies by 0.003 for plotting). No KIT reference skeleton is
