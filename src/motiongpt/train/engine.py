@@ -4,8 +4,8 @@ bf16 autocast, TensorBoard, progress bar and DDP under torchrun. Every stage (VQ
 The model supplies its loss: either `model.training_loss(batch) -> (loss, metrics)` or a `loss_fn(model, batch)`
 with the same result (`metrics` maps names to floats / 0-d tensors and is logged). Data is any indexable
 dataset plus a collate function; the engine draws the global batch of optimiser step `s` as a pure function
-of (seed, s), splits it over ranks and accumulation micro-batches, and seeds the global RNGs (python, numpy,
-torch) per sample from (seed, s, slot), so random crops do not depend on the number of ranks or on resuming.
+of (seed, s), splits it over ranks and accumulation micro-batches, and seeds the RNGs (python, numpy, torch and a
+`dataset.generator`) per sample from (seed, s, slot), so random crops do not depend on the number of ranks or on resuming.
 
 Example::
 
@@ -18,6 +18,7 @@ Example::
                       evaluate=lambda m: {"val_loss": my_val(m)},   # optional, rank 0, under no_grad
                       best_metric="val_loss",                         # optional: export the best model
                       export=lambda m, d: m.save_pretrained(d))       # -> <run_dir>/export/{best,last}
+                                                                      # (folder name: export_name=)
     result = trainer.fit(resume=True)      # continues from <run_dir>/checkpoints/step_*/ when present
 
 Run directory: `config.yaml` (the resolved stage config), `checkpoints/step_XXXXXXXX/` (`model.safetensors`,
@@ -156,14 +157,21 @@ def sample_seed(seed: int, step: int, slot: int) -> int:
 
 
 def fetch_samples(dataset: IndexedDataset, indices: Sequence[int], slots: Sequence[int], seed: int, step: int) -> list:
-    """dataset[i] for each index with the global RNGs seeded from (seed, step, slot); RNG state preserved."""
+    """dataset[i] for each index with the RNGs seeded from (seed, step, slot); global RNG state preserved.
+
+    Seeded: python `random`, numpy's and torch's global RNGs, and `dataset.generator` when it is a
+    torch.Generator (as in `motiongpt.data.datasets`).
+    """
     items = []
+    own = getattr(dataset, "generator", None)
     with preserved_rng():
         for index, slot in zip(indices, slots):
             s = sample_seed(seed, step, slot)
             random.seed(s)
             np.random.seed(s)
             torch.default_generator.manual_seed(s)
+            if isinstance(own, torch.Generator):
+                own.manual_seed(s)
             items.append(dataset[index])
     return items
 
@@ -296,6 +304,7 @@ class Trainer:
         best_metric: str | None = None,
         best_mode: str = "min",
         export: Callable[[nn.Module, Path], None] | None = None,
+        export_name: str = "export",
         stage_config: Any = None,
     ) -> None:
         if best_mode not in ("min", "max"):
@@ -311,6 +320,7 @@ class Trainer:
         self.best_metric = best_metric
         self.best_mode = best_mode
         self.export = export
+        self.export_dir = Path(cfg.run_dir) / export_name
         self.stage_config = stage_config if stage_config is not None else cfg
         self.run_dir = Path(cfg.run_dir)
         self.order = BatchOrder(len(dataset), cfg.batch_size, cfg.seed)
@@ -446,7 +456,7 @@ class Trainer:
         if better:
             self.best = value
             if self.export is not None:
-                self.export(self.model, self.run_dir / "export" / "best")
+                self.export(self.model, self.export_dir / "best")
 
     # ---- training ----------------------------------------------------------------------------------------
     def fit(self, resume: bool = False) -> TrainResult:
@@ -465,7 +475,7 @@ class Trainer:
             metrics.update({f"val/{k}": v for k, v in self.run_evaluation().items()})
         self.save_checkpoint()
         if self.export is not None and self.dist.is_main:
-            self.export(self.model, self.run_dir / "export" / "last")
+            self.export(self.model, self.export_dir / "last")
         if self._writer is not None:
             self._writer.close()
         return TrainResult(self.step, metrics, self.best, self.history)
