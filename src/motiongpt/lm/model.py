@@ -177,6 +177,10 @@ class MotionLM(nn.Module):
         out = self.backbone(input_ids=batch.input_ids, attention_mask=batch.attention_mask, labels=batch.labels)
         return out.loss
 
+    def training_loss(self, batch: LMBatch) -> tuple[torch.Tensor, dict[str, float]]:
+        """(loss, metrics) for `motiongpt.train.engine.Trainer`."""
+        return self(batch), {"tokens": float(batch.num_tokens)}
+
     # --- generation ------------------------------------------------------------------------------------------
     def prompt_batch(self, prompts: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """(ids (B,S), mask (B,S)): right-padded for seq2seq, left-padded for causal models."""
