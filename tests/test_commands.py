@@ -5,6 +5,7 @@ synthetic motion, so these tests check the commands' plumbing, not the model.
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,17 +51,27 @@ class FakePipeline:
         frames = (lengths or [10])[0]
         return [self._motion(frames, texts[0]) for _ in range(num_samples)]
 
-    def motion_to_text(self, motions):
+    def motion_to_text(self, motions, temperature=0.0, top_k=None, top_p=None, seed=None):
         self.calls.append(("motion_to_text", (motions,)))
         return [FakeResult(None, None, "a person walks forward") for _ in motions]
 
-    def predict(self, prefix, length):
-        self.calls.append(("predict", (prefix, length)))
-        return self._motion(length)
+    def predict(self, prefixes, lengths, temperature=1.0, top_k=None, top_p=None, seed=None):
+        self.calls.append(("predict", (prefixes, lengths)))
+        return [self._motion(n) for n in lengths]
 
-    def inbetween(self, start, end, length):
-        self.calls.append(("inbetween", (start, end, length)))
-        return FakeResult(None, None, None, ok=False, error="the model produced an empty motion")
+    def inbetween(self, starts, ends, lengths, temperature=1.0, top_k=None, top_p=None, seed=None):
+        self.calls.append(("inbetween", (starts, ends, lengths)))
+        return [FakeResult(None, None, None, ok=False, error="the model produced an empty motion")]
+
+
+def test_fake_matches_real_pipeline_signatures() -> None:
+    """The double must stay call-compatible with motiongpt.lm.pipeline.Pipeline."""
+    pipeline_mod = pytest.importorskip("motiongpt.lm.pipeline", reason="lm.pipeline not written yet")
+    for name in ("text_to_motion", "motion_to_text", "predict", "inbetween"):
+        real = inspect.signature(getattr(pipeline_mod.Pipeline, name)).parameters
+        fake = inspect.signature(getattr(FakePipeline, name)).parameters
+        assert list(fake) == [p for p in real if p in fake], name
+        assert set(fake) <= set(real), name
 
 
 @pytest.fixture
@@ -130,17 +141,25 @@ def test_generate_several_samples_without_video(fake: FakePipeline, tmp_path: Pa
 
 
 def test_caption_prints_text(fake: FakePipeline, motion_file: Path, capsys: pytest.CaptureFixture) -> None:
-    pytest.importorskip("motiongpt.motion.features", reason="motion.features not written yet")
     assert main(["caption", str(motion_file)]) == 0
     assert capsys.readouterr().out.strip() == "a person walks forward"
     (motions,) = fake.calls[0][1]
-    assert motions[0].shape == (15, 263)
+    assert motions[0].shape == (16, 22, 3)
+
+
+def test_predict_lengths(fake: FakePipeline, motion_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    assert main(["predict", str(motion_file), "--seconds", "1", "--prefix-seconds", "0.5", "--no-video",
+                 "--out", str(out)]) == 0
+    prefixes, lengths = fake.calls[0][1]
+    assert prefixes[0].shape == (10, 22, 3) and lengths == [30]  # last 0.5 s + 1 s at 20 fps
+    assert np.load(out / "clip_joints_continued_joints.npy").shape == (30, 22, 3)
 
 
 def test_failed_generation_is_reported(fake: FakePipeline, motion_file: Path, capsys: pytest.CaptureFixture) -> None:
-    pytest.importorskip("motiongpt.motion.features", reason="motion.features not written yet")
     assert main(["inbetween", str(motion_file), str(motion_file), "--seconds", "2"]) == 2
     assert "in-betweening failed: the model produced an empty motion" in capsys.readouterr().err
+    assert fake.calls[0][1][2] == [16 + 40 + 16]  # start + 2 s gap + end, in frames
 
 
 def test_render_side_by_side_and_strip(motion_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

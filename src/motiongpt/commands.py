@@ -35,6 +35,7 @@ from motiongpt.utils import atomic_write_text
 
 COMMAND_NAMES = ("generate", "caption", "predict", "inbetween", "render")
 MAX_SECONDS = 30.0
+MIN_FRAMES = 4  # one motion token
 
 
 class CommandError(Exception):
@@ -96,7 +97,10 @@ def load_pipeline(model_dir: Path | None) -> Any:
     from motiongpt.lm.pipeline import Pipeline
 
     print(f"loading model from {model_dir} ...", file=sys.stderr)
-    return Pipeline.from_pretrained(model_dir)
+    try:
+        return Pipeline.from_pretrained(model_dir)
+    except (FileNotFoundError, ValueError) as e:
+        raise CommandError(f"cannot load the model from {model_dir}: {e}") from None
 
 
 def read_motion(path: str | Path) -> np.ndarray:
@@ -107,13 +111,21 @@ def read_motion(path: str | Path) -> np.ndarray:
     return joints
 
 
-def joints_to_model_features(joints: np.ndarray) -> np.ndarray:
-    """SMPL-22 joints (T, 22, 3) -> raw HumanML3D features (T-1, 263), the model's input."""
-    from motiongpt.motion.features import joints_to_features
+def model_input(joints: np.ndarray, path: Path | str, last_seconds: float | None = None) -> np.ndarray:
+    """SMPL-22 joints (T, 22, 3) for the pipeline, optionally only the last `last_seconds` seconds."""
+    if last_seconds is not None:
+        joints = joints[-seconds_to_frames(last_seconds):]
+    if joints.shape[0] < MIN_FRAMES:
+        raise CommandError(f"{path}: a motion needs at least {MIN_FRAMES} frames, got {joints.shape[0]}")
+    return joints
 
-    if joints.shape[0] < 2:
-        raise CommandError(f"a motion needs at least 2 frames, got {joints.shape[0]}")
-    return np.asarray(joints_to_features(np.asarray(joints, dtype=np.float64)), dtype=np.float32)
+
+def call_pipeline(method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a pipeline method; its input errors (ValueError naming the item) become CommandError."""
+    try:
+        return method(*args, **kwargs)
+    except ValueError as e:
+        raise CommandError(str(e)) from None
 
 
 def check_result(result: MotionResultLike, what: str) -> None:
@@ -169,6 +181,11 @@ def _sampling_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top-p", type=float, default=None, help="nucleus sampling probability mass")
 
 
+def sampling(args: argparse.Namespace) -> dict[str, Any]:
+    """The pipeline's sampling keyword arguments from parsed options."""
+    return {"temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p, "seed": args.seed}
+
+
 def _parser(name: str, description: str, epilog: str) -> argparse.ArgumentParser:
     return argparse.ArgumentParser(
         prog=f"motiongpt {name}", description=description, epilog=epilog,
@@ -197,9 +214,8 @@ def run_generate(args: argparse.Namespace) -> int:
     pipeline = load_pipeline(args.model)
     lengths = None if args.seconds is None else [seconds_to_frames(args.seconds)]
     print(f"generating {args.num_samples} motion(s) for {args.text!r} ...", file=sys.stderr)
-    results = pipeline.text_to_motion(
-        [args.text], lengths=lengths, num_samples=args.num_samples, temperature=args.temperature,
-        top_k=args.top_k, top_p=args.top_p, seed=args.seed,
+    results = call_pipeline(
+        pipeline.text_to_motion, [args.text], lengths=lengths, num_samples=args.num_samples, **sampling(args)
     )
     stem = args.name or slugify(args.text)
     saved = []
@@ -220,9 +236,9 @@ def caption_parser() -> argparse.ArgumentParser:
 
 
 def run_caption(args: argparse.Namespace) -> int:
-    features = joints_to_model_features(read_motion(args.file))
+    joints = model_input(read_motion(args.file), args.file)
     pipeline = load_pipeline(args.model)
-    (result,) = pipeline.motion_to_text([features])
+    (result,) = call_pipeline(pipeline.motion_to_text, [joints])
     check_result(result, "captioning")
     print(result.text)
     return 0
@@ -232,18 +248,22 @@ def predict_parser() -> argparse.ArgumentParser:
     p = _parser("predict", "Continue a motion: the file is the beginning, the model writes what follows.",
                 "example:\n  motiongpt predict clip.bvh --seconds 3 --out out/")
     p.add_argument("file", type=Path, help="the beginning of the motion (.bvh, .npy, .json)")
-    p.add_argument("--seconds", type=positive_seconds, default=3.0,
-                   help="length of the whole result in seconds (default: 3)")
+    p.add_argument("--seconds", type=positive_seconds, default=2.0,
+                   help="seconds to add after the beginning (default: 2)")
+    p.add_argument("--prefix-seconds", type=positive_seconds, default=None,
+                   help="use only the last S seconds of the file as the beginning (default: all of it)")
+    _sampling_args(p)
     _model_args(p)
     _output_args(p)
     return p
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    features = joints_to_model_features(read_motion(args.file))
+    prefix = model_input(read_motion(args.file), args.file, args.prefix_seconds)
     pipeline = load_pipeline(args.model)
     print(f"predicting the continuation of {args.file} ...", file=sys.stderr)
-    result = pipeline.predict(features, seconds_to_frames(args.seconds))
+    total = prefix.shape[0] + seconds_to_frames(args.seconds)
+    (result,) = call_pipeline(pipeline.predict, [prefix], [total], **sampling(args))
     check_result(result, "prediction")
     stem = args.name or f"{args.file.stem}_continued"
     _print_saved([save_motion_outputs(result, args.out, stem, result.text, video=not args.no_video)])
@@ -255,18 +275,21 @@ def inbetween_parser() -> argparse.ArgumentParser:
                 "example:\n  motiongpt inbetween start.bvh end.bvh --seconds 2 --out out/")
     p.add_argument("start", type=Path, help="motion before the gap (.bvh, .npy, .json)")
     p.add_argument("end", type=Path, help="motion after the gap (.bvh, .npy, .json)")
-    p.add_argument("--seconds", type=positive_seconds, default=2.0, help="length of the result in seconds")
+    p.add_argument("--seconds", type=positive_seconds, default=2.0,
+                   help="length of the gap to fill in seconds (default: 2)")
+    _sampling_args(p)
     _model_args(p)
     _output_args(p)
     return p
 
 
 def run_inbetween(args: argparse.Namespace) -> int:
-    start = joints_to_model_features(read_motion(args.start))
-    end = joints_to_model_features(read_motion(args.end))
+    start = model_input(read_motion(args.start), args.start)
+    end = model_input(read_motion(args.end), args.end)
     pipeline = load_pipeline(args.model)
     print(f"filling the gap between {args.start} and {args.end} ...", file=sys.stderr)
-    result = pipeline.inbetween(start, end, seconds_to_frames(args.seconds))
+    total = start.shape[0] + seconds_to_frames(args.seconds) + end.shape[0]
+    (result,) = call_pipeline(pipeline.inbetween, [start], [end], [total], **sampling(args))
     check_result(result, "in-betweening")
     stem = args.name or f"{args.start.stem}_to_{args.end.stem}"
     _print_saved([save_motion_outputs(result, args.out, stem, result.text, video=not args.no_video)])
