@@ -14,7 +14,8 @@ Conventions (those of the BVH format, MotionBuilder and Blender):
 
 Writing: `write_bvh(path, joints (T,22,3) metres, fps=20)` builds an SMPL-22 skeleton whose bone lengths are
 the motion's median bone lengths, solves per-frame local rotations by inverse kinematics and writes Euler
-angles (default order ZXY) made continuous over time. Its rest pose is a T-pose facing +Z (Y up, the SMPL
+angles made continuous over time (by default each joint's order has its rest bone axis in the middle,
+away from gimbal lock). Its rest pose is a T-pose facing +Z (Y up, the SMPL
 left on +X) except for the children of the two branching joints (pelvis: hips + spine1; spine3: neck +
 collars), whose rest offsets are the median of the child vectors in the joint's own frame so that those rigid
 groups are fitted exactly (Kabsch/SVD). Single-child joints swing their bone onto the target with the
@@ -580,9 +581,39 @@ def _depth_first_order() -> list[int]:
     return order
 
 
-def _hierarchy_text(offsets: np.ndarray, order: str, exact_positions: bool, end_length: float) -> list[str]:
-    """HIERARCHY lines for SMPL-22 with rest `offsets` (cm) and rotation channel `order`."""
-    rot = " ".join(f"{a}rotation" for a in order)
+_MIDDLE_AXIS_ORDER = {"X": "ZXY", "Y": "ZYX", "Z": "YZX"}
+
+
+def _auto_orders(offsets: np.ndarray) -> list[str]:
+    """Per-joint Euler order whose middle axis is the joint's rest bone axis (its children's dominant axis).
+
+    Swings then keep the middle angle small, away from gimbal lock (a knee bent 90 deg about X under a
+    ZXY order would sit exactly on it). The root uses 'YXZ' (heading first, any value).
+    """
+    parents = SMPL22.parents
+    orders = []
+    for j in range(len(parents)):
+        children = np.flatnonzero(parents == j)
+        if j == 0 or len(children) == 0:
+            orders.append("YXZ" if j == 0 else "ZYX")
+            continue
+        weight = np.abs(_normalize(offsets[children])).sum(axis=0)  # (3,)
+        orders.append(_MIDDLE_AXIS_ORDER["XYZ"[int(np.argmax(weight))]])
+    return orders
+
+
+def _joint_orders(euler_order: str, offsets: np.ndarray) -> list[str]:
+    """Validate `euler_order` ('auto' or a permutation of XYZ) -> one order per SMPL-22 joint."""
+    if euler_order.lower() == "auto":
+        return _auto_orders(offsets)
+    order = euler_order.upper()
+    if sorted(order) != ["X", "Y", "Z"]:
+        raise ValueError(f"euler_order must be 'auto' or a permutation of 'XYZ' (e.g. 'ZXY'), got {euler_order!r}")
+    return [order] * SMPL22.num_joints
+
+
+def _hierarchy_text(offsets: np.ndarray, orders: list[str], exact_positions: bool, end_length: float) -> list[str]:
+    """HIERARCHY lines for SMPL-22 with rest `offsets` (cm) and per-joint rotation channel `orders`."""
     parents, names = SMPL22.parents, SMPL22.joint_names
     lines = ["HIERARCHY"]
 
@@ -590,6 +621,7 @@ def _hierarchy_text(offsets: np.ndarray, order: str, exact_positions: bool, end_
         pad = "\t" * depth
         head = "ROOT" if j == 0 else "JOINT"
         with_pos = j == 0 or exact_positions
+        rot = " ".join(f"{a}rotation" for a in orders[j])
         channels = f"6 Xposition Yposition Zposition {rot}" if with_pos else f"3 {rot}"
         lines.extend([f"{pad}{head} {names[j]}", f"{pad}{{", f"{pad}\tOFFSET {_fmt(offsets[j])}",
                       f"{pad}\tCHANNELS {channels}"])
@@ -624,28 +656,29 @@ def write_bvh(
     path: str | os.PathLike,
     joints: np.ndarray,
     fps: float = 20.0,
-    euler_order: str = "ZXY",
+    euler_order: str = "auto",
     exact_positions: bool = False,
     scale: float = 100.0,
 ) -> Path:
     """Write SMPL-22 joints (T, 22, 3) in metres, Y up, as a BVH file (atomically); returns the path.
 
-    euler_order: rotation channel order (any of the six Tait-Bryan orders; 'ZXY' or 'ZYX' are usual).
+    euler_order: 'auto' (default): per joint, the order whose middle axis is the bone's rest axis (ZYX for
+        the legs, spine and neck, ZXY for the collars and arms, YZX for the ankles, YXZ for the root), which
+        keeps away from gimbal lock; or one order for all joints, any permutation of 'XYZ' (e.g. 'ZXY').
     exact_positions: also write position channels for every joint so that FK is exact for non-rigid input.
     scale: file units per metre (100: centimetres).
     """
     joints = _check_joints(joints)
-    order = euler_order.upper()
-    if sorted(order) != ["X", "Y", "Z"]:
-        raise ValueError(f"euler_order must be a permutation of 'XYZ', got {euler_order!r}")
     if not fps > 0:
         raise ValueError(f"fps must be positive, got {fps}")
     offsets = _rest_offsets(joints)  # (22, 3) metres
+    orders = _joint_orders(euler_order, offsets)
     rot, _ = solve_ik(joints, offsets)
     parents = SMPL22.parents
     local = rot.copy()
     local[:, 1:] = np.swapaxes(rot[:, parents[1:]], -1, -2) @ rot[:, 1:]  # (T, 22, 3, 3)
-    angles = _make_continuous(matrix_to_euler(local, order))  # (T, 22, 3)
+    angles = np.stack([matrix_to_euler(local[:, j], orders[j]) for j in range(SMPL22.num_joints)], axis=1)
+    angles = _make_continuous(angles)  # (T, 22, 3)
     columns = []
     for j in _depth_first_order():  # the column order of the hierarchy written below
         if j == 0 or exact_positions:
@@ -658,7 +691,7 @@ def write_bvh(
     data = np.concatenate(columns, axis=1)  # (T, C)
     root_offsets = offsets.copy()
     root_offsets[0] = 0.0
-    lines = _hierarchy_text(root_offsets * scale, order, exact_positions, end_length=0.05 * scale)
+    lines = _hierarchy_text(root_offsets * scale, orders, exact_positions, end_length=0.05 * scale)
     lines += ["MOTION", f"Frames: {len(data)}", f"Frame Time: {1.0 / fps:.8f}"]
     lines += [" ".join(f"{v:.6f}" for v in row) for row in data]
     path = Path(path)
