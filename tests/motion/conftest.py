@@ -18,7 +18,8 @@ def synthetic_clip(frames: int = 40, seed: int = 0) -> np.ndarray:
     wobble[:, 0] = 0.0
     yaw = 0.7 + 0.04 * np.arange(frames) + 0.1 * np.sin(0.2 * np.arange(frames))  # (T,)
     body = qrot(yrot_quat(yaw)[:, None], pose + wobble)  # (T, 22, 3)
-    path = np.stack([0.05 * np.arange(frames), 0.02 * np.sin(0.5 * np.arange(frames)), 0.01 * np.arange(frames) ** 1.2], -1)
+    n = np.arange(frames)
+    path = np.stack([0.05 * n, 0.02 * np.sin(0.5 * n), 0.01 * n**1.2], -1)  # (T, 3)
     return body + path[:, None] + np.array([1.5, 0.1, -2.0])
 
 

@@ -66,7 +66,8 @@ def test_joints_to_features_shape_and_errors(clip):
 
 def test_canonical_joints_are_retargeted_floored_and_face_z(clip):
     canon = canonical_joints(clip)
-    np.testing.assert_allclose(bone_lengths(canon, SMPL22), np.broadcast_to(bone_lengths(HUMANML3D_REFERENCE, SMPL22), (40, 22)), atol=1e-9)
+    target = bone_lengths(HUMANML3D_REFERENCE, SMPL22)  # (22,)
+    np.testing.assert_allclose(bone_lengths(canon, SMPL22), np.broadcast_to(target, (40, 22)), atol=1e-9)
     assert abs(canon[..., 1].min()) < 1e-12
     np.testing.assert_allclose(canon[0, 0, [0, 2]], 0.0, atol=1e-12)
     r_hip, l_hip, r_sdr, l_sdr = SMPL22.face_joints
@@ -116,7 +117,8 @@ def test_kit_layout_and_reference_handling():
 
 def _sample(humanml3d_dir, sample_id: str) -> tuple[np.ndarray, np.ndarray]:
     samples = humanml3d_dir / "samples"
-    return np.load(samples / "new_joints" / f"{sample_id}.npy"), np.load(samples / "new_joint_vecs" / f"{sample_id}.npy")
+    joints = np.load(samples / "new_joints" / f"{sample_id}.npy")
+    return joints, np.load(samples / "new_joint_vecs" / f"{sample_id}.npy")
 
 
 def _group_errors(a: np.ndarray, b: np.ndarray) -> dict[str, float]:

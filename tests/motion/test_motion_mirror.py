@@ -59,4 +59,5 @@ def test_mirror_features_rotations_and_contacts(clip):
     np.testing.assert_allclose(rot_m, m @ rot @ m, atol=1e-6)
     contacts = HUMANML3D_LAYOUT.get(features, "foot_contact")
     np.testing.assert_array_equal(HUMANML3D_LAYOUT.get(mirrored, "foot_contact"), contacts[:, [2, 3, 0, 1]])
-    np.testing.assert_array_equal(HUMANML3D_LAYOUT.get(mirrored, "root_rot_vel"), -HUMANML3D_LAYOUT.get(features, "root_rot_vel"))
+    yaw = HUMANML3D_LAYOUT.get(features, "root_rot_vel")
+    np.testing.assert_array_equal(HUMANML3D_LAYOUT.get(mirrored, "root_rot_vel"), -yaw)

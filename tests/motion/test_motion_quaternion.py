@@ -27,11 +27,10 @@ V = RNG.normal(size=(6, 3))
 @pytest.mark.parametrize("kind", [np.asarray, torch.from_numpy])
 def test_qrot_qmul_qinv_agree_with_matrices(kind):
     q, r, v = kind(Q), kind(R), kind(V)
-    as_np = lambda x: np.asarray(x)  # noqa: E731
-    rotated = as_np(qrot(q, v))
-    np.testing.assert_allclose(rotated, np.einsum("nij,nj->ni", as_np(quat_to_matrix(q)), V), atol=1e-12)
-    np.testing.assert_allclose(as_np(qrot(qmul(q, r), v)), as_np(qrot(q, qrot(r, v))), atol=1e-12)
-    np.testing.assert_allclose(as_np(qrot(qinv(q), qrot(q, v))), V, atol=1e-12)
+    rotated = np.asarray(qrot(q, v))
+    np.testing.assert_allclose(rotated, np.einsum("nij,nj->ni", np.asarray(quat_to_matrix(q)), V), atol=1e-12)
+    np.testing.assert_allclose(np.asarray(qrot(qmul(q, r), v)), np.asarray(qrot(q, qrot(r, v))), atol=1e-12)
+    np.testing.assert_allclose(np.asarray(qrot(qinv(q), qrot(q, v))), V, atol=1e-12)
 
 
 def test_qbetween_maps_directions_including_opposite_ones():
@@ -46,7 +45,8 @@ def test_qbetween_maps_directions_including_opposite_ones():
 
 def test_cont6d_round_trip_and_yaw():
     np.testing.assert_allclose(cont6d_to_matrix(quat_to_cont6d(Q)), quat_to_matrix(Q), atol=1e-12)
-    np.testing.assert_allclose(qrot(yrot_quat(np.array(np.pi / 2)), np.array([0.0, 0.0, 1.0])), [1.0, 0.0, 0.0], atol=1e-12)
+    quarter_turn = yrot_quat(np.array(np.pi / 2))
+    np.testing.assert_allclose(qrot(quarter_turn, np.array([0.0, 0.0, 1.0])), [1.0, 0.0, 0.0], atol=1e-12)
 
 
 def test_qfix_makes_consecutive_quaternions_close():

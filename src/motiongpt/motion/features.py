@@ -131,13 +131,33 @@ class FeatureLayout:
             start += width
         raise KeyError(f"unknown feature group {name!r}; groups: {', '.join(GROUPS)}")
 
-    root_rot_vel = property(lambda self: self.slice("root_rot_vel"))
-    root_lin_vel = property(lambda self: self.slice("root_lin_vel"))
-    root_y = property(lambda self: self.slice("root_y"))
-    ric = property(lambda self: self.slice("ric"))
-    rot6d = property(lambda self: self.slice("rot6d"))
-    local_vel = property(lambda self: self.slice("local_vel"))
-    foot_contact = property(lambda self: self.slice("foot_contact"))
+    @property
+    def root_rot_vel(self) -> slice:
+        return self.slice("root_rot_vel")
+
+    @property
+    def root_lin_vel(self) -> slice:
+        return self.slice("root_lin_vel")
+
+    @property
+    def root_y(self) -> slice:
+        return self.slice("root_y")
+
+    @property
+    def ric(self) -> slice:
+        return self.slice("ric")
+
+    @property
+    def rot6d(self) -> slice:
+        return self.slice("rot6d")
+
+    @property
+    def local_vel(self) -> slice:
+        return self.slice("local_vel")
+
+    @property
+    def foot_contact(self) -> slice:
+        return self.slice("foot_contact")
 
     def check(self, x: np.ndarray | torch.Tensor, what: str = "features") -> None:
         """Raise ValueError unless x has shape (..., dim)."""

@@ -123,21 +123,17 @@ def qbetween(v0: Array, v1: Array) -> Array:
 
 
 def _half_turns(q: Array, v0: Array, mask: Array) -> Array:
-    """Replace q where `mask` by a half turn (w=0) about an axis perpendicular to v0."""
-    ref = v0 * 0
-    if _is_torch(ref):
-        ref = ref + torch.tensor([1.0, 0.0, 0.0], dtype=v0.dtype, device=v0.device)
-        axis = torch.linalg.cross(*torch.broadcast_tensors(v0, ref), dim=-1)
-        alt = torch.linalg.cross(*torch.broadcast_tensors(v0, ref.roll(1, -1)), dim=-1)
+    """q (..., 4) with entries where `mask` (...,) replaced by a half turn about an axis perpendicular to v0."""
+    if _is_torch(v0):
+        e_x = torch.tensor([1.0, 0.0, 0.0], dtype=v0.dtype, device=v0.device)
+        where = torch.where
     else:
-        ref = ref + np.array([1.0, 0.0, 0.0], dtype=v0.dtype)
-        axis = np.cross(v0, ref)
-        alt = np.cross(v0, np.roll(ref, 1, axis=-1))
-    small = _norm(axis) < _norm(alt)
-    axis = alt * small + axis * ~small
+        e_x = np.array([1.0, 0.0, 0.0], dtype=v0.dtype)
+        where = np.where
+    axis, alt = _cross(v0, e_x), _cross(v0, e_x[[1, 2, 0]])  # v0 x X, v0 x Z: one is not degenerate
+    axis = where(_norm(axis) < _norm(alt), alt, axis)  # (..., 3)
     half = _cat([axis[..., :1] * 0, normalize(axis)])
-    mask = mask[..., None]
-    return half * mask + q * ~mask
+    return where(mask[..., None], half, q)
 
 
 def qfix(q: np.ndarray) -> np.ndarray:
