@@ -1,0 +1,76 @@
+import random
+
+import numpy as np
+import pytest
+
+from motiongpt.lm.data import INSTRUCT_TASKS, LMDataset, load_items
+from motiongpt.lm.model import MotionLM
+from motiongpt.lm.templates import tasks_for
+from motiongpt.paths import REPO_ROOT
+from motiongpt.train import lm as train_lm
+
+CAPS = ["a person walks forward", "someone waves the right hand", "a man runs in a circle", "the person bows"]
+
+
+@pytest.fixture()
+def tiny_data(tmp_path):
+    """Twelve motions in HumanML3D layout with cached token ids (codebook 16)."""
+    root, tokens = tmp_path / "data", tmp_path / "data" / "tokens" / "vq"
+    for sub in ("new_joint_vecs", "texts"):
+        (root / sub).mkdir(parents=True)
+    tokens.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    ids = [f"{i:03d}" for i in range(12)]
+    for i, mid in enumerate(ids):
+        frames = int(rng.integers(40, 90))
+        np.save(root / "new_joint_vecs" / f"{mid}.npy", np.zeros((frames, 263), np.float32))
+        np.save(tokens / f"{mid}.npy", rng.integers(0, 16, frames // 4))
+        words = " ".join(f"{w}/NOUN" for w in CAPS[i % 4].split())
+        (root / "texts" / f"{mid}.txt").write_text(f"{CAPS[i % 4]}#{words}#0.0#0.0\n"
+                                                   f"{CAPS[(i + 1) % 4]}#{words}#0.5#1.5\n")
+    (root / "train.txt").write_text("\n".join(ids[:10]) + "\n")
+    (root / "val.txt").write_text("\n".join(ids[10:]) + "\n")
+    return root, tokens
+
+
+def test_dataset_draws_examples_for_every_task(tiny_data, vocab):
+    root, tokens = tiny_data
+    items = load_items(root, tokens, "train", 16)
+    assert len(items) == 10
+    ds = LMDataset(root, tokens, "train", tasks_for(INSTRUCT_TASKS), vocab, items=items)
+    seen = {ds.example(i % len(ds), random.Random(i)).task for i in range(300)}
+    assert seen == set(INSTRUCT_TASKS)
+
+
+def test_bad_token_cache_is_reported(tiny_data):
+    root, tokens = tiny_data
+    np.save(tokens / "000.npy", np.array([99]))
+    with pytest.raises(ValueError, match="000.npy.*codebook size 16"):
+        load_items(root, tokens, "train", 16)
+
+
+def test_train_pretrain_then_instruct_and_resume(tiny_data, tmp_path, capsys):
+    root, tokens = tiny_data
+    common = ["--config", str(REPO_ROOT / "configs" / "lm" / "tiny.yaml"), "--data", str(root), "--tokens", str(tokens),
+              "data.codebook_size=16", "trainer.batch_size=4", "data.val_examples=4"]
+    pre = tmp_path / "pre"
+    assert train_lm.main(["--stage", "pretrain", "--run-dir", str(pre), *common,
+                          "trainer.schedule.max_steps=6", "trainer.checkpoint.every_steps=3"]) == 0
+    lm = MotionLM.from_pretrained(pre / "export" / "last")
+    assert lm.vocab.codebook_size == 16 and (pre / "export" / "best").is_dir()
+    assert train_lm.main(["--stage", "pretrain", "--run-dir", str(pre), "--resume", *common,
+                          "trainer.schedule.max_steps=8"]) == 0
+    assert "step 8" in capsys.readouterr().out
+    inst = tmp_path / "inst"
+    assert train_lm.main(["--stage", "instruct", "--init", str(pre / "export" / "last"), "--run-dir", str(inst),
+                          *common, "trainer.schedule.max_steps=4"]) == 0
+    assert MotionLM.from_pretrained(inst / "export" / "last").vocab.metadata() == lm.vocab.metadata()
+
+
+def test_cli_errors_are_clear(tiny_data, tmp_path, capsys):
+    root, _ = tiny_data
+    assert train_lm.main(["--data", str(root), "--run-dir", str(tmp_path / "x")]) == 2
+    assert "data.tokens" in capsys.readouterr().err
+    assert train_lm.main(["--config", "nope.yaml"]) == 2
+    assert train_lm.main(["--tokens", str(root), "--data", str(root), "model.presett=tiny"]) == 2
+    assert "presett" in capsys.readouterr().err
