@@ -39,3 +39,19 @@ def write_tiny_dataset(root: Path, n: int = 48, frames: int = 48, seed: int = 0)
 def tiny_data(tmp_path: Path) -> Path:
     """A 48-motion synthetic dataset (24 train / 12 val / 12 test)."""
     return write_tiny_dataset(tmp_path / "data")
+
+
+@pytest.fixture
+def tiny_t2m():
+    """An untrained T2M evaluator with tiny layers (input statistics mean 1.5, std 1)."""
+    import torch
+
+    from motiongpt.eval.evaluator import EvaluatorConfig, T2MEvaluator
+    from motiongpt.eval.words import Vocabulary
+
+    torch.manual_seed(0)
+    words = ["sos", "eos", "unk", "a", "person", "walk", "forward", "wave", "left", "hand", "jump", "kick"]
+    vocab = Vocabulary(words, np.random.default_rng(0).normal(size=(len(words), 6)).astype(np.float32))
+    cfg = EvaluatorConfig(dim_word=6, dim_text_hidden=8, dim_coemb_hidden=5, dim_movement_enc_hidden=7,
+                          dim_movement_latent=9, dim_motion_hidden=10)
+    return T2MEvaluator(cfg, vocab, np.full(263, 1.5, np.float32), np.ones(263, np.float32))
