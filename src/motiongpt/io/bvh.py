@@ -355,12 +355,12 @@ def _parse_joint(tokens: _Tokens, h: _Hierarchy, parent: int) -> None:
             raise BVHError(tokens.source, line, f"unexpected {tok!r} in joint {name!r} (expected JOINT, End Site or '}}')")
 
 
-def _find_motion_line(lines: Sequence[str], source: str) -> int:
-    """0-based index of the MOTION line."""
+def _find_motion_line(lines: Sequence[str]) -> int | None:
+    """0-based index of the MOTION line, None when absent."""
     for n, line in enumerate(lines):
         if line.strip() == "MOTION":
             return n
-    raise BVHError(source, len(lines), "no MOTION section")
+    return None
 
 
 def _header_value(lines: Sequence[str], n: int, key: str, source: str) -> str:
@@ -403,14 +403,16 @@ def _parse_frames(lines: Sequence[str], first: int, num_frames: int, num_channel
 def parse_bvh(text: str, source: str = "<bvh>") -> BVHMotion:
     """Parse BVH text; `source` names the file in error messages."""
     lines = text.splitlines()
-    motion_at = _find_motion_line(lines, source)
-    tokens = _Tokens(lines[:motion_at], source)
+    motion_at = _find_motion_line(lines)
+    tokens = _Tokens(lines[:motion_at], source)  # a truncated hierarchy is reported before a missing MOTION
     tokens.expect("HIERARCHY")
     tokens.expect("ROOT")
     h = _Hierarchy()
     _parse_joint(tokens, h, -1)
     if tokens.peek() is not None:
         raise BVHError(source, tokens.line(), f"unexpected {tokens.peek()!r} after the root joint (one ROOT is supported)")
+    if motion_at is None:
+        raise BVHError(source, len(lines), "no MOTION section after the hierarchy")
     frames_txt = _header_value(lines, motion_at + 1, "Frames:", source)
     if not frames_txt.isdigit():
         raise BVHError(source, motion_at + 2, f"frame count is not a non-negative integer: {frames_txt!r}")
