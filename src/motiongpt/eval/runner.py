@@ -19,7 +19,7 @@ import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -85,9 +85,11 @@ def _batches(n: int, size: int, desc: str):
 
 def embed_texts(evaluator, items: Sequence[TextMotionSample], batch_size: int) -> np.ndarray:
     """(N, E) evaluator text embeddings (dataset `word/POS` tokens used when present)."""
-    out = [evaluator.encode_text([s.text for s in items[i:i + batch_size]],
-                                 [s.tokens for s in items[i:i + batch_size]] if all(s.tokens for s in items[i:i + batch_size]) else None)
-           for i in range(0, len(items), batch_size)]
+    out = []
+    for i in range(0, len(items), batch_size):
+        chunk = items[i:i + batch_size]
+        tokens = [s.tokens for s in chunk] if all(s.tokens for s in chunk) else None
+        out.append(evaluator.encode_text([s.text for s in chunk], tokens))
     return torch.cat(out).cpu().numpy()
 
 
