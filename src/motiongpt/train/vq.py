@@ -92,6 +92,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=str, help="dataset root in HumanML3D layout (sets data.root)")
     p.add_argument("--run-dir", type=str, help="output folder (sets trainer.run_dir)")
     p.add_argument("--resume", action="store_true", help="continue from the run dir's latest checkpoint")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads per process (default 1: fastest on a shared machine)")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides")
     return p
 
@@ -105,6 +107,7 @@ def main(argv: list[str]) -> int:
     if args.run_dir:
         overrides.append(f"trainer.run_dir={args.run_dir}")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    torch.set_num_threads(max(1, args.threads))
     try:
         cfg = load_config(VQStageConfig, args.config, overrides)
         trainer = build_trainer(cfg)
