@@ -416,6 +416,7 @@ class BandaiArchive:
         self.limit = limit
         self.json_labels: dict[str, dict] = {}
         self.cfg: dict[str, list[str]] = {}
+        self.takes: list[str] = []  # BVH takes yielded, in archive order
 
     def jobs(self) -> Iterator[ClipJob]:
         """One ClipJob per BVH member (at most `limit`), read in archive order."""
@@ -430,6 +431,7 @@ class BandaiArchive:
                     if name.endswith(".bvh") and (self.limit is None or count < self.limit):
                         TakeLabel.parse(stem)
                         count += 1
+                        self.takes.append(stem)
                         text = tar.extractfile(member).read().decode("utf-8")
                         yield ClipJob(stem, f"{self.src.name}:{name}", bvh_text=text)
                     elif name.endswith(".json") and "/data/" in name:
@@ -467,12 +469,20 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _label_counts(records: Sequence[MotionRecord]) -> dict:
-    """Motions (originals) per content and per style."""
+def _label_counts(records: Sequence[MotionRecord], takes: Sequence[str]) -> dict:
+    """Motions (originals) per content and per style; takes per content, and those too short to use."""
     labels = [TakeLabel.parse(r.clip) for r in records]
+    used = {r.clip for r in records}
+
+    def content(take: str) -> str:
+        label = TakeLabel.parse(take)
+        return f"{label.dataset}_{label.content}"
+
     return {
         "per_content": dict(sorted(Counter(f"{l.dataset}_{l.content}" for l in labels).items())),
         "per_style": dict(sorted(Counter(f"{l.dataset}_{l.style}" for l in labels).items())),
+        "takes_per_content": dict(sorted(Counter(map(content, takes)).items())),
+        "takes_too_short_per_content": dict(sorted(Counter(content(t) for t in takes if t not in used).items())),
     }
 
 
@@ -494,7 +504,7 @@ def build_bandai(src_tar: str | os.PathLike, out_dir: str | os.PathLike, workers
             "source": {"archive": str(src.resolve()), "sha256": sha256_file(src), "limit": limit,
                        "label_mismatches": archive.label_mismatches(takes)},
             "licence": LICENCE,
-            "label_counts": _label_counts(records),
+            "label_counts": _label_counts(records, archive.takes),
             "split_policy": ("by take; stratified per (set, content, style) for set 2 and (set, content) for set 1; "
                              "~15% test (>=1 per group of >=2 takes), ~5% val; single-take contents stay in train"),
         }
