@@ -58,7 +58,8 @@ def test_t2m_rows_failures_and_table(setup, tmp_path):
     model = rows["Model"]
     assert model.total == 24 and model.failed > 0  # every 5th generation failed and was counted
     assert len(model.values["R@1"]) == 2 and "MModality" in model.values
-    assert rows["Real motion"].values["FID"][0] == pytest.approx(0.0, abs=1e-6)
+    real_fid = rows["Real motion"].values["FID"][0]  # vs an independent real draw: small, not exactly 0
+    assert 0.0 <= real_fid < rows["Model"].values["FID"][0] + 1.0
     table = R.markdown_table("t2m", rows)
     assert "| Real motion |" in table and f"{model.failed}/24" in table and "±" in table
     assert set(rows["Model"].summary()["metrics"]["FID"]) == {"mean", "ci95", "values"}
