@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, get_worker_info
 
-from motiongpt.data.layout import Caption, MotionDir
+from motiongpt.data.layout import TEXTS_DIR, Caption, MotionDir
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +230,7 @@ class TextMotionDataset(_SeededDataset):
 
     def _add_motion(self, mid: str) -> None:
         """Add the whole-motion item and one item per sub-range caption of `mid`."""
-        if not self.data.has_motion(mid) or not (self.data.root / "texts" / f"{mid}.txt").is_file():
+        if not self.data.has_motion(mid) or not (self.data.root / TEXTS_DIR / f"{mid}.txt").is_file():
             self.missing += 1
             return
         num_frames = self.data.features(mid).shape[0]
