@@ -28,6 +28,9 @@ right side mirrors it):
 | left_elbow     | LeftElbow                               | LowerArm_L                              |
 | left_wrist     | LeftWrist                               | Hand_L                                  |
 
+Files written by `motiongpt.io.bvh.write_bvh` (SMPL-22 joint names, centimetres) are read back as they are
+(rig `smpl22`).
+
 Synthesised joints sit on one source bone each (spine3 on the bone towards the neck, the CMU collar on the
 clavicle) so that they move rigidly with it: SMPL bone lengths stay constant and `write_bvh` round-trips the
 result within 1 mm. CMU's unit (1/0.45 inch = 0.05644 m) gives a hip-to-ankle length of 0.80 m for subject
@@ -52,7 +55,7 @@ from motiongpt.io.bvh import BVHError, BVHMotion, read_bvh, resample_indices
 from motiongpt.motion.skeleton import SMPL22
 from motiongpt.utils import atomic_save_npy
 
-__all__ = ["SourceRig", "RIGS", "CMU_RIG", "BANDAI_RIG", "detect_rig", "bvh_to_smpl22", "resample", "main"]
+__all__ = ["SourceRig", "RIGS", "CMU_RIG", "BANDAI_RIG", "SMPL22_RIG", "detect_rig", "bvh_to_smpl22", "resample", "main"]
 
 Recipe = Union[str, tuple[str, str, float]]  # a source joint/End Site name, or lerp(a, b, t)
 
@@ -117,7 +120,13 @@ BANDAI_RIG = SourceRig(
     }),
 )
 
-RIGS: tuple[SourceRig, ...] = (CMU_RIG, BANDAI_RIG)
+SMPL22_RIG = SourceRig(  # files written by `write_bvh` (SMPL-22 names, centimetres)
+    name="smpl22",
+    metres_per_unit=0.01,
+    recipes=_ordered({n: n for n in SMPL22.joint_names}),
+)
+
+RIGS: tuple[SourceRig, ...] = (CMU_RIG, BANDAI_RIG, SMPL22_RIG)
 
 
 def detect_rig(motion: BVHMotion) -> SourceRig:
@@ -166,7 +175,7 @@ def _place(recipe: Recipe, src: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def bvh_to_smpl22(path_or_motion: "str | os.PathLike | BVHMotion", fps: float = 20.0) -> np.ndarray:
-    """A CMU or Bandai BVH file (or parsed motion) -> SMPL-22 joints (T, 22, 3) float32, metres, Y up, at `fps`."""
+    """A CMU, Bandai or SMPL-22 (`write_bvh`) BVH file (or parsed motion) -> SMPL-22 joints (T, 22, 3) float32, metres, Y up, at `fps`."""
     motion = path_or_motion if isinstance(path_or_motion, BVHMotion) else read_bvh(path_or_motion)
     rig = detect_rig(motion)
     if not fps > 0:
@@ -179,7 +188,7 @@ def bvh_to_smpl22(path_or_motion: "str | os.PathLike | BVHMotion", fps: float = 
 def main(argv: list[str] | None = None) -> int:
     """Convert one CMU/Bandai BVH file to an SMPL-22 joints .npy (T, 22, 3) in metres."""
     parser = argparse.ArgumentParser(prog="python -m motiongpt.io.retarget",
-                                     description="Retarget a CMU or Bandai BVH file to SMPL-22 joint positions.")
+                                     description="Retarget a CMU, Bandai or SMPL-22 BVH file to SMPL-22 joint positions.")
     parser.add_argument("bvh", type=Path, help="input BVH file (CMU 31-joint or Bandai 22-joint skeleton)")
     parser.add_argument("out", type=Path, help="output .npy, (T, 22, 3) float32 metres, Y up")
     parser.add_argument("--fps", type=float, default=20.0, help="output frame rate (default 20, HumanML3D)")
