@@ -28,6 +28,10 @@ right side mirrors it):
 | left_elbow     | LeftElbow                               | LowerArm_L                              |
 | left_wrist     | LeftWrist                               | Hand_L                                  |
 
+On CMU the SMPL pelvis group is not rigid (CMU's lower back rotates between the hips and `Chest` = spine1),
+so a rigid `write_bvh` of CMU-derived joints is off by 1-2 mm on average and up to 2-4 cm in deep bends;
+`write_bvh(..., exact_positions=True)` is exact there.
+
 Files written by `motiongpt.io.bvh.write_bvh` (SMPL-22 joint names, centimetres) are read back as they are
 (rig `smpl22`).
 
