@@ -184,14 +184,13 @@ def multimodality_once(pipe, evaluator, items: Sequence[TextMotionSample], opts:
     sub = items[: opts.mm_texts]
     texts, lengths = [s.text for s in sub], [s.features.shape[0] for s in sub]
     results = generate_motions(pipe, texts, lengths, opts, seed=10**6 + rep, num_samples=opts.mm_repeats)
-    groups = []
+    per_text = []
     for i in range(len(sub)):
         mine = [r.features for r in results[i * opts.mm_repeats:(i + 1) * opts.mm_repeats] if usable(r)]
-        if len(mine) >= opts.mm_times:
-            groups.append(encode_motions(evaluator, mine[: opts.mm_times], opts.batch_size).numpy())
-    if not groups:
-        return float("nan")
-    return M.multimodality(np.stack(groups), opts.mm_times, rng)
+        if len(mine) >= opts.mm_times:  # texts with too few usable generations are left out
+            emb = encode_motions(evaluator, mine, opts.batch_size).numpy()  # (R_i, E)
+            per_text.append(M.multimodality(emb[None], opts.mm_times, rng))
+    return float(np.mean(per_text)) if per_text else float("nan")
 
 
 # ---- motion-to-text ------------------------------------------------------------------------------------------
@@ -370,6 +369,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--reuse", action="store_true", help="generate once, reuse in every replication")
     p.add_argument("--mm-texts", type=int, default=100, help="MultiModality texts (0 disables)")
     p.add_argument("--mm-repeats", type=int, default=30, help="MultiModality generations per text")
+    p.add_argument("--mm-times", type=int, default=10, help="MultiModality pairs per text")
     p.add_argument("--no-baselines", action="store_true", help="skip the baseline rows")
     p.add_argument("--no-bertscore", action="store_true", help="m2t: skip BERTScore")
     p.add_argument("--device", default="auto")
@@ -402,7 +402,7 @@ def run(args: argparse.Namespace) -> dict:
     evaluator = load_evaluator(ev_dir, allow_pickle=args.trust_pickle, device=device)
     opts = EvalOptions(split=args.split, replications=args.replications, limit=args.limit,
                        batch_size=args.batch_size, seed=args.seed, reuse=args.reuse, mm_texts=args.mm_texts,
-                       mm_repeats=args.mm_repeats, baselines=not args.no_baselines)
+                       mm_repeats=args.mm_repeats, mm_times=args.mm_times, baselines=not args.no_baselines)
     if args.task == "t2m":
         rows = eval_t2m(pipe, evaluator, data, opts)
     elif args.task == "m2t":
