@@ -44,8 +44,20 @@ class GrammarProcessor(LogitsProcessor):
         n = torch.tensor([0 if x is None else int(x) for x in lengths])
         self.min_run = torch.where(n > 0, n, torch.ones_like(n))  # (B,)
         self.max_run = torch.where(n > 0, n, torch.full_like(n, max_motion))
-        self.motion_ids = torch.arange(vocab.motion_offset, vocab.motion_offset + vocab.codebook_size)
-        self.non_text = vocab.non_text_ids()
+        motion_ids = torch.arange(vocab.motion_offset, vocab.motion_offset + vocab.codebook_size)
+        self._rows: dict[str, torch.Tensor] = {  # named id sets, turned into (1, V) bool rows by _row
+            "non_text": vocab.non_text_ids(),
+            "chat_ban": torch.cat([motion_ids, torch.tensor([vocab.eom_id, vocab.mask_id])]),
+            "motion": motion_ids, "eom": torch.tensor([vocab.eom_id]), "som": torch.tensor([vocab.som_id]),
+            "eos": torch.tensor([vocab.eos_id])}
+        self._cache: dict[tuple[tuple[int, str], str], torch.Tensor] = {}
+
+    def _row(self, name: str, scores: torch.Tensor) -> torch.Tensor:
+        """(1, V) bool row of the id set `name` for scores of this width / device (cached)."""
+        key = (scores.shape[1], str(scores.device))
+        if (key, name) not in self._cache:
+            self._cache[(key, name)] = _onehot(self._rows[name], scores)
+        return self._cache[(key, name)]
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         """scores (B', V) with disallowed ids at -inf; B' is a multiple of the row count (num_beams / samples)."""
@@ -55,22 +67,19 @@ class GrammarProcessor(LogitsProcessor):
         som_seen = (gen == v.som_id).any(1)
         eom_seen = (gen == v.eom_id).any(1)
         run = v.is_motion(gen).sum(1)
-        is_text, is_motion = (x.repeat_interleave(reps).to(dev) for x in (self.is_text, self.is_motion))
-        min_run, max_run = (x.repeat_interleave(reps).to(dev) for x in (self.min_run, self.max_run))
-        allowed = torch.ones_like(scores, dtype=torch.bool)  # (B', V)
+        is_text, is_motion, min_run, max_run = (x.repeat_interleave(reps).to(dev) for x in (
+            self.is_text, self.is_motion, self.min_run, self.max_run))
+        text_like = is_text | (~is_motion & eom_seen)  # text rows, chat rows after their motion
+        chat_before = ~is_text & ~is_motion & ~som_seen
+        allowed = ~((text_like[:, None] & self._row("non_text", scores))
+                    | (chat_before[:, None] & self._row("chat_ban", scores)))  # (B', V)
         if v.pad_id != v.eos_id:
             allowed[:, v.pad_id] = False  # padding is never generated (finished rows are padded by HF)
-        text_like = is_text | (~is_motion & eom_seen)  # text rows, chat rows after their motion
-        allowed[text_like[:, None] & _onehot(self.non_text, scores)] = False
-        chat_before = ~is_text & ~is_motion & ~som_seen
-        ban_chat = torch.cat([self.motion_ids, torch.tensor([v.eom_id, v.mask_id])])
-        allowed[chat_before[:, None] & _onehot(ban_chat, scores)] = False
-        _only(allowed, is_motion & ~som_seen, torch.tensor([v.som_id]))
-        _only(allowed, is_motion & eom_seen, torch.tensor([v.eos_id]))
-        in_motion = som_seen & ~eom_seen
-        motion_ok = _onehot(self.motion_ids, scores) & (run < max_run)[:, None]
-        eom_ok = _onehot(torch.tensor([v.eom_id]), scores) & (run >= min_run)[:, None]
-        allowed = torch.where(in_motion[:, None], motion_ok | eom_ok, allowed)
+        allowed = torch.where((is_motion & ~som_seen)[:, None], self._row("som", scores), allowed)
+        allowed = torch.where((is_motion & eom_seen)[:, None], self._row("eos", scores), allowed)
+        motion_ok = self._row("motion", scores) & (run < max_run)[:, None]
+        eom_ok = self._row("eom", scores) & (run >= min_run)[:, None]
+        allowed = torch.where((som_seen & ~eom_seen)[:, None], motion_ok | eom_ok, allowed)
         return scores.masked_fill(~allowed, float("-inf"))
 
 
@@ -79,12 +88,6 @@ def _onehot(ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
     row = torch.zeros(1, scores.shape[1], dtype=torch.bool, device=scores.device)
     row[0, ids.to(scores.device)] = True
     return row
-
-
-def _only(allowed: torch.Tensor, rows: torch.Tensor, ids: torch.Tensor) -> None:
-    """In place: on `rows` (B',) allow exactly `ids`."""
-    if bool(rows.any()):
-        allowed[rows] = _onehot(ids, allowed).expand(int(rows.sum()), -1)
 
 
 def strip_generated(ids: torch.Tensor, vocab: MotionVocab) -> torch.Tensor:
