@@ -290,7 +290,7 @@ STYLES: dict[str, StyleBank] = {
 }
 
 # sentence frames; {S}: subject, {P}: pre-verb adverb, {A}: action, {M}: post adverbial, {C}: clause
-_FRAMES_STYLED = ("{St} {A}.", "{St} {A}, {C}.")
+_FRAMES_STYLED = ("{St} {A}.", "{St} {A} {G}.")
 _FRAMES_PLAIN = ("{S} {P} {A}.", "{S} {A} {M}.", "{S} {A}, {C}.", "{P}, {s} {A}.", "{S} {A} {G}.")
 
 _SWAP = {
