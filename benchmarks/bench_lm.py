@@ -11,6 +11,7 @@ atomically to benchmarks/results/lm.json.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import random
 import statistics
@@ -90,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     vocab, captions = make_vocab()
     results: dict = {"machine": {"python": sys.version.split()[0], "torch": torch.__version__,
-                                 "threads": args.threads, "cpu": platform.processor() or platform.machine()},
+                                 "threads": args.threads, "cpu": platform.processor() or platform.machine(),
+                                 "load_average_1min_at_start": os.getloadavg()[0]},
                      "frames": FRAMES, "goal_s_per_sample_small": GOAL_S, "presets": {}}
     for preset in args.presets:
         lm = MotionLM.from_preset(preset, vocab, seed=0)
