@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import gradio as gr
 import numpy as np
 
 from motiongpt.commands import (
@@ -245,8 +246,6 @@ def _upload_paths(files: Any) -> list[str]:
 
 def build_demo(pipeline: Any, settings: DemoSettings = DemoSettings(), store: SessionStore | None = None):
     """The Gradio Blocks app around a Pipeline (or anything with its methods)."""
-    import gradio as gr
-
     backend = DemoBackend(pipeline, settings, store)
 
     def on_submit(message: str, files: Any, history: list, task: str, seconds: float, temperature: float,
@@ -255,20 +254,23 @@ def build_demo(pipeline: Any, settings: DemoSettings = DemoSettings(), store: Se
         user_text = message.strip() or "(no text)"
         if uploads:
             user_text += "\n\n📎 " + ", ".join(Path(p).name for p in uploads)
+        session = request.session_hash if request is not None and request.session_hash else "anonymous"
         reply = backend.respond(
-            message, uploads, request.session_hash or "anonymous", task=task, seconds=seconds,
+            message, uploads, session, task=task, seconds=seconds,
             temperature=temperature, seed=None if seed is None or seed < 0 else int(seed),
         )
-        history = list(history or []) + [{"role": "user", "content": user_text},
-                                         {"role": "assistant", "content": reply.text}]
         if reply.video is not None:
-            history.append({"role": "assistant", "content": {"path": str(reply.video), "mime_type": "video/mp4"}})
+            reply_text = reply.text + "\n\n▶ The video and the downloads are on the right."
+        else:
+            reply_text = reply.text
+        history = list(history or []) + [{"role": "user", "content": user_text},
+                                         {"role": "assistant", "content": reply_text}]
         video = str(reply.video) if reply.video else None
         files_out = [str(p) for p in reply.files] if reply.files else None
         return history, video, files_out, ""
 
     def on_unload(request: gr.Request) -> None:
-        if request.session_hash:
+        if request is not None and request.session_hash:
             backend.store.remove(request.session_hash)
 
     with gr.Blocks(title="MotionGPT", delete_cache=(600, int(settings.session_ttl_s))) as demo:
