@@ -123,3 +123,5 @@ def test_main_help_and_missing_model(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "--host" in capsys.readouterr().out
     assert main(["--model", str(tmp_path / "none")]) == 2
     assert "no model at" in capsys.readouterr().err
+    assert main(["--share"]) == 2  # no public link is offered
+    assert "unrecognized arguments: --share" in capsys.readouterr().err
