@@ -31,3 +31,14 @@ def test_failed_write_keeps_old_content_and_cleans_up(tmp_path: Path) -> None:
 
 def test_pick_device_cpu() -> None:
     assert pick_device("cpu").type == "cpu"
+
+
+def test_atomic_file_gets_umask_permissions(tmp_path: Path) -> None:
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        atomic_write_json(tmp_path / "p.json", {})
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "p.json").stat().st_mode & 0o777 == 0o644

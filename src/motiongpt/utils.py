@@ -23,8 +23,12 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix or ".tmp" + path.suffix)
     os.close(fd)
     tmp_path = Path(tmp)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         yield tmp_path
+        if tmp_path.is_file():  # mkstemp makes 0600 files: give the result the usual permissions
+            tmp_path.chmod(0o666 & ~umask)
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
