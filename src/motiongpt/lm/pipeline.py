@@ -82,6 +82,31 @@ class Pipeline:
         return cls(MotionLM.from_pretrained(root / "lm"), MotionTokenizer.from_pretrained(root / "tokenizer"),
                    device=device, evaluator_dir=evaluator if evaluator.is_dir() else None)
 
+    def save_pretrained(self, path: str | os.PathLike, evaluator_dir: str | os.PathLike | None = None) -> Path:
+        """Write `<path>/lm`, `<path>/tokenizer` (+ a copy of the evaluator) atomically: built beside, then swapped."""
+        import shutil
+        import tempfile
+
+        root = Path(path)
+        root.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}."))
+        try:
+            self.lm.save_pretrained(staging / "lm")
+            self.tokenizer.save_pretrained(staging / "tokenizer")
+            source = Path(evaluator_dir) if evaluator_dir is not None else self.evaluator_dir
+            if source is not None:
+                shutil.copytree(source, staging / "evaluator")
+            for extra in root.glob("*.md") if root.is_dir() else ():  # keep the model card
+                shutil.copy2(extra, staging / extra.name)
+            old = root.with_name(f".{root.name}.old")
+            if root.exists():
+                root.rename(old)
+            staging.rename(root)
+            shutil.rmtree(old, ignore_errors=True)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return root
+
     # --- motion conversion -----------------------------------------------------------------------------------
     @property
     def frames_per_token(self) -> int:
