@@ -352,7 +352,7 @@ def markdown_table(title: str, rows: dict[str, Row]) -> str:
     return "\n".join(lines)
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="motiongpt eval", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("task", choices=TASKS, help="which table")
@@ -389,9 +389,10 @@ def run(args: argparse.Namespace) -> dict:
 
         tok = MotionTokenizer.from_pretrained(Path(args.model or default_model_dir()) / "tokenizer").to(device).eval()
         table = reconstruction_table(tok, data, args.split, max_motions=args.limit)
-        print("| " + " | ".join(table) + " |\n" + "|---" * len(table) + "|\n| "
-              + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in table.values()) + " |")
-        return {"task": "recon", "data": str(data.root), **table}
+        markdown = ("| " + " | ".join(table) + " |\n" + "|---" * len(table) + "|\n| "
+                    + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in table.values()) + " |")
+        print(markdown)
+        return {"task": "recon", "data": str(data.root), "markdown": markdown, **table}
     from motiongpt.eval.evaluator import load_evaluator
     from motiongpt.lm.pipeline import Pipeline
 
@@ -411,14 +412,15 @@ def run(args: argparse.Namespace) -> dict:
         rows = eval_m2t(pipe, evaluator, data, opts, bert=None if args.no_bertscore else BertScorer())
     else:
         rows = eval_motion_completion(pipe, evaluator, data, opts, args.task)
-    print(markdown_table(f"{args.task} on {data.root} ({args.split}, {args.replications} replications)", rows))
+    markdown = markdown_table(f"{args.task} on {data.root} ({args.split}, {args.replications} replications)", rows)
+    print(markdown)
     return {"task": args.task, "model": str(args.model), "data": str(data.root), "evaluator": str(ev_dir),
-            "options": vars(opts), "rows": {k: r.summary() for k, r in rows.items()}}
+            "options": vars(opts), "markdown": markdown, "rows": {k: r.summary() for k, r in rows.items()}}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `motiongpt eval`."""
-    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     if args.replications < 1 or (args.limit is not None and args.limit < 2):
         print("motiongpt eval: --replications must be >= 1 and --limit >= 2", file=sys.stderr)
         return 2

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Train the shipped default model from scratch on the Bandai-Namco data, on CPU, and assemble it into
+# checkpoints/default. Every stage resumes from its last checkpoint when re-run after an interruption and is
+# skipped when its output exists. Wall times on this project's 2-core CPU are in checkpoints/default/README.md.
+#   bash scripts/train_default.sh            # all stages
+#   THREADS=2 bash scripts/train_default.sh  # torch threads per process
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MG=.venv/bin/motiongpt
+SHARED=${MOTIONGPT_SHARED:-../shared}
+DATA=data/bandai
+THREADS=${THREADS:-2}
+export OMP_NUM_THREADS=$THREADS
+
+stamp() { echo "[$(date -u +%H:%M:%S)] $*"; }
+resume_flag() { [ -d "$1/checkpoints" ] && ls "$1/checkpoints" | grep -q . && echo --resume || true; }
+
+stamp "1/7 dataset"
+[ -f $DATA/manifest.json ] || $MG data bandai --src "$SHARED/data/bandai/bandai-namco-motion.tar.xz" --out $DATA
+
+stamp "2/7 motion tokenizer (VQ-VAE)"
+[ -f runs/vq_cpu/tokenizer/last/model.safetensors ] || \
+  $MG train vq --config configs/vq/cpu.yaml --data $DATA --run-dir runs/vq_cpu --threads "$THREADS" \
+    $(resume_flag runs/vq_cpu)
+
+stamp "3/7 token cache"
+$MG tokenize --tokenizer runs/vq_cpu/tokenizer/best --data $DATA --out $DATA/tokens/vq_cpu
+
+stamp "4/7 evaluator"
+[ -f runs/evaluator/export/best/model.safetensors ] || \
+  $MG train evaluator --data $DATA --config configs/evaluator/t2m_cpu.yaml --run-dir runs/evaluator \
+    $(resume_flag runs/evaluator)
+
+stamp "5/7 LM stage 2: pre-training"
+[ -f runs/lm_pretrain/export/last/model.safetensors ] || \
+  $MG train lm --stage pretrain --config configs/lm/cpu.yaml --data $DATA --tokens $DATA/tokens/vq_cpu \
+    --run-dir runs/lm_pretrain $(resume_flag runs/lm_pretrain)
+
+stamp "6/7 LM stage 3: instruction tuning"
+[ -f runs/lm_instruct/export/last/model.safetensors ] || \
+  $MG train lm --stage instruct --config configs/lm/cpu_instruct.yaml --data $DATA --tokens $DATA/tokens/vq_cpu \
+    --init runs/lm_pretrain/export/last --run-dir runs/lm_instruct $(resume_flag runs/lm_instruct)
+
+stamp "7/7 assemble checkpoints/default"
+.venv/bin/python - <<'PY'
+from motiongpt.lm.model import MotionLM
+from motiongpt.lm.pipeline import Pipeline
+from motiongpt.tokenizer import MotionTokenizer
+
+pipe = Pipeline(MotionLM.from_pretrained("runs/lm_instruct/export/best"),
+                MotionTokenizer.from_pretrained("runs/vq_cpu/tokenizer/best"), device="cpu")
+print("wrote", pipe.save_pretrained("checkpoints/default", evaluator_dir="runs/evaluator/export/best"))
+PY
+stamp "done: try  $MG generate \"a person walks forward happily\" --seconds 4 --out out/"
