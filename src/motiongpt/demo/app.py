@@ -51,7 +51,7 @@ TASKS = ("auto", "text to motion", "caption", "continue", "in-between", "free ch
 EXAMPLES = (
     "a person waves with the right hand",
     "a person walks forward and then turns left",
-    "someone jumps up twice",
+    "an elderly person slowly walks and turns right",
     "a person kicks with the left leg",
 )
 CONTINUE_WORDS = re.compile(r"\b(continue|continuation|predict|next|after|extend|finish)\b", re.I)
