@@ -10,6 +10,7 @@ with the tables, the commands, the machine and a hand-written reading (`docs/res
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import sys
@@ -79,7 +80,17 @@ def render(results: dict, lat: dict, opts: argparse.Namespace, wall: dict) -> st
     lines += ["", "196-frame motions, best of 3, on the machine above."]
     if reading.exists():
         lines += ["", reading.read_text(encoding="utf-8").strip()]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines).replace(str(REPO_ROOT) + "/", "") + "\n"  # repository-relative paths
+
+
+def render_cached(opts: argparse.Namespace) -> int:
+    """RESULTS.md from `<results-dir>/<task>.json` and `latency.json` written by an earlier full run."""
+    folder = Path(opts.results_dir)
+    results = {t: json.loads((folder / f"{t}.json").read_text()) for t in opts.tasks if (folder / f"{t}.json").exists()}
+    lat = json.loads((folder / "latency.json").read_text())
+    atomic_write_text(opts.out, render(results, lat, opts, {t: r.get("wall_s", 0.0) for t, r in results.items()}))
+    print(f"wrote {opts.out}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,7 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
     p.add_argument("--results-dir", default=str(REPO_ROOT / "results"))
     p.add_argument("--out", default=str(REPO_ROOT / "RESULTS.md"))
+    p.add_argument("--render-only", action="store_true",
+                   help="rewrite RESULTS.md from the JSON already in --results-dir (no evaluation)")
     opts = p.parse_args(argv)
+    if opts.render_only:
+        return render_cached(opts)
     results, wall = {}, {}
     for task in opts.tasks:
         cached = Path(opts.results_dir) / f"{task}.json"
