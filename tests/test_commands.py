@@ -11,21 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from synthetic import walking
 
 from motiongpt import commands
 from motiongpt.commands import main, seconds_to_frames, slugify
-from motiongpt.motion.skeleton import SMPL22
-
-
-def walking(frames: int = 12) -> np.ndarray:
-    """A small synthetic SMPL-22 motion (T, 22, 3) stepping forward along +Z."""
-    rest = np.zeros((22, 3))
-    for j in range(1, 22):
-        rest[j] = rest[SMPL22.parents[j]] + SMPL22.raw_offsets[j] * 0.2
-    rest[:, 1] -= rest[:, 1].min()
-    joints = np.repeat(rest[None], frames, axis=0)
-    joints[:, :, 2] += 0.05 * np.arange(frames)[:, None]
-    return joints.astype(np.float32)
 
 
 @dataclass

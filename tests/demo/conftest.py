@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from synthetic import walking as synthetic_walking
 
-from motiongpt.motion.skeleton import SMPL22
 from motiongpt.paths import default_model_dir
 
 TINY_TEXTS = ["a person waves with the right hand", "a person walks forward", "someone jumps up twice"]
@@ -39,14 +39,8 @@ def demo_pipeline():
 
 
 def walking(frames: int = 40) -> np.ndarray:
-    """A small synthetic SMPL-22 motion (T, 22, 3) stepping forward along +Z."""
-    rest = np.zeros((22, 3))
-    for j in range(1, 22):
-        rest[j] = rest[SMPL22.parents[j]] + SMPL22.raw_offsets[j] * 0.2
-    rest[:, 1] -= rest[:, 1].min()
-    joints = np.repeat(rest[None], frames, axis=0)
-    joints[:, :, 2] += 0.05 * np.arange(frames)[:, None]
-    return joints.astype(np.float32)
+    """A small synthetic SMPL-22 motion (T, 22, 3) stepping forward along +Z (40 frames by default)."""
+    return synthetic_walking(frames)
 
 
 @pytest.fixture

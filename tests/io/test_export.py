@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from synthetic import rest_pose
 
 from motiongpt.io.export import (
     MotionFileError,
@@ -20,10 +21,7 @@ from motiongpt.motion.skeleton import SMPL22
 
 def walking(frames: int = 12) -> np.ndarray:
     """A small rigid synthetic SMPL-22 motion (T, 22, 3): the rest pose turning about Y while moving along +Z."""
-    rest = np.zeros((22, 3))
-    for j in range(1, 22):
-        rest[j] = rest[SMPL22.parents[j]] + SMPL22.raw_offsets[j] * 0.2
-    rest[:, 1] -= rest[:, 1].min()
+    rest = rest_pose()
     angle = 0.05 * np.arange(frames)  # (T,) radians
     cos, sin = np.cos(angle)[:, None], np.sin(angle)[:, None]
     joints = np.repeat(rest[None], frames, axis=0)

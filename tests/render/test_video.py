@@ -6,6 +6,7 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 import pytest
+from synthetic import walking
 
 from motiongpt.motion.skeleton import SMPL22
 from motiongpt.render import video
@@ -20,17 +21,6 @@ from motiongpt.render.video import (
     strip_frames,
     to_plot_coords,
 )
-
-
-def walking(frames: int = 12) -> np.ndarray:
-    """A small synthetic SMPL-22 motion (T, 22, 3): rest pose stepping forward along +Z."""
-    rest = np.zeros((22, 3))
-    for j in range(1, 22):
-        rest[j] = rest[SMPL22.parents[j]] + SMPL22.raw_offsets[j] * 0.2
-    rest[:, 1] -= rest[:, 1].min()
-    joints = np.repeat(rest[None], frames, axis=0)
-    joints[:, :, 2] += 0.05 * np.arange(frames)[:, None]
-    return joints.astype(np.float32)
 
 
 def test_mp4_has_every_frame_and_even_size(tmp_path: Path) -> None:

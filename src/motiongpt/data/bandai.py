@@ -45,7 +45,7 @@ import numpy as np
 
 from motiongpt.data.captions import compose_captions, swap_left_right, swap_left_right_tokens, tag_texts
 from motiongpt.data.layout import FEATURES_DIR, FPS, JOINTS_DIR, SPLITS, TEXTS_DIR, Caption, mirrored_id
-from motiongpt.utils import atomic_save_npy, atomic_write_json, atomic_write_text
+from motiongpt.utils import atomic_write_json, atomic_write_text
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import argparse
 import logging
 import sys
 from dataclasses import dataclass, field
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 import torch

@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
 
-import torch
-
 from motiongpt.lm.batch import collate
 from motiongpt.lm.data import STAGE_TASKS, LMDataset, load_items
 from motiongpt.lm.model import MAX_MOTION_TOKENS, PRESETS, MotionLM
