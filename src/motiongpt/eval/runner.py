@@ -203,9 +203,15 @@ def eval_m2t(pipe, evaluator, data: MotionDir, opts: EvalOptions, bert=None) -> 
     baseline = MotionRetrieval(TrainPairs.load(data), evaluator) if opts.baselines else None
     if baseline is None:
         rows.pop("Retrieval baseline")
-    cached = None
+    cached: dict[str, list] = {}
+    caps_cache: dict[str, dict[str, float]] = {}
     for rep in tqdm(range(opts.replications), desc="replications", dynamic_ncols=True):
         items = draw_items(dataset, 0 if opts.reuse else rep, opts)
+        if opts.reuse and cached:  # same items and captions, new pools: a fresh order per replication
+            perm = np.random.default_rng(opts.seed * 1000 + rep).permutation(len(items))
+        else:
+            perm = np.arange(len(items))
+        items = [items[i] for i in perm]
         feats = [s.features.numpy() for s in items]
         refs = [[c.text for c in data.captions(s.motion_id)] for s in items]
         motion_emb = encode_motions(evaluator, feats, opts.batch_size).numpy()
@@ -215,17 +221,16 @@ def eval_m2t(pipe, evaluator, data: MotionDir, opts: EvalOptions, bert=None) -> 
         rows["Real motion"].add({"R@1": top[0], "R@2": top[1], "R@3": top[2],
                                  "MM-Dist": M.mm_dist(real_text, motion_emb)})
         rows["Real motion"].total += len(items)
-        if opts.reuse and cached is not None:
-            results = cached
-        else:
+        if not (opts.reuse and cached):
             results = []
             for s in _batches(len(feats), opts.batch_size, "caption"):
                 results += pipe.motion_to_text(feats[s:s + opts.batch_size], seed=opts.seed * 1000 + rep + s)
-            cached = results
-        candidates = {"Model": [r.text if r.ok and r.text else None for r in results]}
-        if baseline is not None:
-            candidates["Retrieval baseline"] = baseline(feats)
-        for name, hyps in candidates.items():
+            cached = {"Model": [r.text if r.ok and r.text else None for r in results]}
+            if baseline is not None:
+                cached["Retrieval baseline"] = baseline(feats)
+            caps_cache = {}
+        for name, unordered in cached.items():
+            hyps = [unordered[i] for i in perm]  # generated in the first order of these items
             ok = [h is not None for h in hyps]
             rows[name].failed += len(ok) - sum(ok)
             rows[name].total += len(ok)
@@ -236,8 +241,10 @@ def eval_m2t(pipe, evaluator, data: MotionDir, opts: EvalOptions, bert=None) -> 
                                  for i in range(0, len(good), opts.batch_size)]).cpu().numpy()
             m_ok, = _keep(ok, motion_emb)
             top = M.r_precision(hyp_emb, m_ok, 3, min(M.R_PRECISION_POOL, len(good)))
-            caps = caption_metrics(good, [r for r, k in zip(refs, ok) if k], bert=bert)
-            rows[name].add({"R@1": top[0], "R@2": top[1], "R@3": top[2], "MM-Dist": M.mm_dist(hyp_emb, m_ok), **caps})
+            if name not in caps_cache:  # corpus metrics do not depend on the order: computed once under --reuse
+                caps_cache[name] = caption_metrics(good, [r for r, k in zip(refs, ok) if k], bert=bert)
+            rows[name].add({"R@1": top[0], "R@2": top[1], "R@3": top[2], "MM-Dist": M.mm_dist(hyp_emb, m_ok),
+                            **caps_cache[name]})
     return rows
 
 
