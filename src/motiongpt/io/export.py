@@ -34,10 +34,7 @@ def check_joints(joints: np.ndarray, what: str = "joints") -> Skeleton:
     joints = np.asarray(joints)
     if joints.ndim != 3 or joints.shape[-1] != 3 or joints.shape[1] not in JOINT_COUNTS:
         raise MotionFileError(f"{what}: expected shape (T, 22, 3) or (T, 21, 3), got {joints.shape}")
-    if joints.shape[0] == 0:
-        raise MotionFileError(f"{what}: no frames")
-    if not np.isfinite(joints).all():
-        raise MotionFileError(f"{what}: contains NaN or infinite values")
+    _check_values(joints, what)
     return JOINT_COUNTS[joints.shape[1]]
 
 
@@ -46,11 +43,16 @@ def check_features(features: np.ndarray, what: str = "features") -> Skeleton:
     features = np.asarray(features)
     if features.ndim != 2 or features.shape[1] not in FEATURE_DIMS:
         raise MotionFileError(f"{what}: expected shape (T, 263) or (T, 251), got {features.shape}")
-    if features.shape[0] == 0:
-        raise MotionFileError(f"{what}: no frames")
-    if not np.isfinite(features).all():
-        raise MotionFileError(f"{what}: contains NaN or infinite values")
+    _check_values(features, what)
     return FEATURE_DIMS[features.shape[1]]
+
+
+def _check_values(array: np.ndarray, what: str) -> None:
+    """At least one frame, all values finite."""
+    if array.shape[0] == 0:
+        raise MotionFileError(f"{what}: no frames")
+    if not np.isfinite(array).all():
+        raise MotionFileError(f"{what}: contains NaN or infinite values")
 
 
 def save_joints_npy(path: str | Path, joints: np.ndarray) -> Path:
