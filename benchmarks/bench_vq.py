@@ -23,7 +23,7 @@ import torch
 from motiongpt.data.datasets import MotionBatch
 from motiongpt.eval.recon import reconstruction_table
 from motiongpt.tokenizer.vqvae import MotionTokenizer
-from motiongpt.train.config import load_config
+from motiongpt.config import load_config
 from motiongpt.train.engine import build_optimizer, latest_checkpoint
 from motiongpt.train.vq import VQStageConfig
 from motiongpt.utils import atomic_write_json, pick_device

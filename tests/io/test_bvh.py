@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from motiongpt.io.bvh import BVHError, forward_kinematics, parse_bvh, read_bvh, write_bvh
+from motiongpt.io.bvh import BVHError, parse_bvh, read_bvh, write_bvh
+from motiongpt.motion.rotation import forward_kinematics
 from motiongpt.motion.skeleton import SMPL22
 
 TINY = """HIERARCHY

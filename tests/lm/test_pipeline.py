@@ -91,3 +91,40 @@ def test_from_pretrained_round_trip(pipe, tmp_path):
     assert torch.equal(a.tokens, b.tokens) and np.allclose(a.features, b.features, atol=1e-5)
     with pytest.raises(FileNotFoundError, match="lm"):
         Pipeline.from_pretrained(tmp_path / "nowhere")
+
+
+def test_inbetween_with_offset_lands_on_the_end_clip(pipe):
+    from dataclasses import astuple
+
+    from motiongpt.motion.trajectory import RootOffset, root_offset, root_track
+
+    start, end = _motion(24), _motion(24, 1)
+    target = RootOffset(1.5, -0.4, 45.0)
+    res = pipe.inbetween([start], [end], lengths=[120], offsets=[target], texts=["a man walks"], seed=0)[0]
+    _check_motion(res, 120)
+    a, b = 24 - 1, res.frames - 24
+    assert astuple(root_offset(root_track(res.features), a, b)) == pytest.approx(astuple(target), abs=1e-3)
+
+
+def test_converse_keeps_the_last_motion_and_bounds_history(pipe, monkeypatch):
+    from motiongpt.lm.pipeline import ChatTurn
+
+    first = pipe.converse([ChatTurn("user", "show me a person walks")], temperature=1.0, seed=0)
+    assert first.ok or first.error
+    motion = pipe.decode([torch.arange(6) % 16])[0].features
+    turns = [ChatTurn("user", "show me a person walks"), ChatTurn("assistant", "", motion),
+             ChatTurn("user", "describe what you made")]
+    seen = []
+    original = pipe.lm.generate
+    monkeypatch.setattr(pipe.lm, "generate", lambda prompts, *a, **k: seen.extend(prompts) or original(prompts, *a, **k))
+    reply = pipe.converse(turns)
+    assert reply.ok or reply.error
+    assert int(pipe.vocab.is_motion(seen[-1]).sum()) == 6  # the assistant's motion is in the prompt
+    long_talk = [ChatTurn("user", "someone waves the right hand " * 30)] * 6 + turns
+    monkeypatch.setattr(pipe, "context_tokens", lambda: 80)
+    pipe.converse(long_talk)
+    assert len(seen[-1]) <= 80 and int(pipe.vocab.is_motion(seen[-1]).sum()) == 6
+    with pytest.raises(ValueError, match="end with a user turn"):
+        pipe.converse(turns[:2])
+    with pytest.raises(ValueError, match="role"):
+        pipe.converse([ChatTurn("robot", "hi"), turns[-1]])

@@ -18,4 +18,4 @@ def test_save_and_reload_same_generation(vocab, motion_tokenizer, tmp_path: Path
     b = again.text_to_motion(["a person walks"], lengths=[40], seed=3)[0]
     assert a.ok and b.ok
     np.testing.assert_allclose(a.features, b.features, atol=1e-5)
-    assert not list(tmp_path.glob(".model*")), "staging directories left behind"
+    assert not list(tmp_path.glob(".*")), "staging directories left behind"

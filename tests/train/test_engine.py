@@ -11,8 +11,9 @@ import torch.multiprocessing as mp
 from safetensors.torch import load_file
 from torch import nn
 
-from motiongpt.train.config import ScheduleConfig, TrainerConfig, load_config
+from motiongpt.config import ScheduleConfig, TrainerConfig, load_config
 from motiongpt.train.engine import BatchOrder, Trainer, latest_checkpoint, list_checkpoints, lr_factor
+from motiongpt.utils import WeightsError
 
 
 class _Noisy:
@@ -92,6 +93,31 @@ def test_keeps_last_k_checkpoints(tmp_path):
     assert set(weights) == {"body.0.weight", "body.0.bias", "body.2.weight", "body.2.bias"}
 
 
+def test_resume_removes_stale_temporary_checkpoints(tmp_path):
+    Trainer(_Net(), _cfg(tmp_path, "schedule.max_steps=3"), _Noisy(), _collate).fit()
+    stale = tmp_path / "checkpoints" / ".tmp-step_00000004-1234"  # left by a run killed while saving
+    stale.mkdir()
+    (stale / "model.safetensors").write_bytes(b"partial")
+    Trainer(_Net(), _cfg(tmp_path), _Noisy(), _collate).fit(resume=True)
+    assert not stale.exists()
+    assert [p.name for p in (tmp_path / "checkpoints").iterdir() if p.name.startswith(".")] == []
+
+
+class _WideNet(_Net):
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(4, 32), nn.Tanh(), nn.Linear(32, 1))
+
+
+def test_resume_after_changed_width_names_checkpoint_and_parameter(tmp_path):
+    Trainer(_Net(), _cfg(tmp_path, "schedule.max_steps=3"), _Noisy(), _collate).fit()
+    with pytest.raises(WeightsError) as err:
+        Trainer(_WideNet(), _cfg(tmp_path), _Noisy(), _collate).fit(resume=True)
+    message = str(err.value)
+    assert "\n" not in message and "'body.0.weight' has shape [16, 4]" in message
+    assert str(tmp_path / "checkpoints" / "step_00000003" / "model.safetensors") in message
+
+
 def test_gradient_accumulation_matches_full_batch(tmp_path):
     a = Trainer(_Net(), _cfg(tmp_path / "a"), _Noisy(), _collate)
     b = Trainer(_Net(), _cfg(tmp_path / "b", "optim.grad_accum=2"), _Noisy(), _collate)
@@ -128,7 +154,7 @@ def _ddp_worker(rank: int, world: int, port: int, run_dir: str) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank),
                       WORLD_SIZE=str(world))
     torch.set_num_threads(1)
-    from motiongpt.train import distributed
+    from motiongpt import dist as distributed
 
     trainer = Trainer(_Net(stochastic=False), _cfg(Path(run_dir)), _Noisy(), _collate)
     trainer.fit()

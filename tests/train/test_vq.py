@@ -4,6 +4,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from motiongpt.tokenizer.vqvae import MotionTokenizer
 from motiongpt.train.engine import latest_checkpoint
 from motiongpt.train.vq import main
@@ -39,3 +42,23 @@ def test_resume_continues_the_same_run(tiny_motion_dir, tmp_path):
 def test_bad_override_is_a_clear_error(tiny_motion_dir, tmp_path, capsys):
     assert main(_tb_free(tmp_path / "r") + ["--data", str(tiny_motion_dir), "model.codebok_size=8"]) == 2
     assert "did you mean 'model.codebook_size'" in capsys.readouterr().err
+
+
+def test_nan_in_training_data_names_the_motion_file(tiny_motion_dir, tmp_path, capsys):
+    bad = tiny_motion_dir / "new_joint_vecs" / "train002.npy"
+    feats = np.load(bad)
+    feats[5, 7] = np.nan
+    np.save(bad, feats)
+    assert main(_tb_free(tmp_path / "r") + ["--data", str(tiny_motion_dir)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].endswith(f"{bad}: NaN or infinite values (first at frame 5)")
+
+
+@pytest.mark.parametrize("override, key", [("trainer.schedule.max_steps=-5", "trainer.schedule.max_steps"),
+                                           ("model.codebook_size=0", "model.codebook_size"),
+                                           ("trainer.device=quantum", "trainer.device")])
+def test_out_of_range_settings_are_refused_before_training(tiny_motion_dir, tmp_path, capsys, override, key):
+    assert main(_tb_free(tmp_path / "r") + ["--data", str(tiny_motion_dir), override]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"motiongpt train vq: error: {key}: ") and "\n" not in err
+    assert not (tmp_path / "r").exists()

@@ -95,7 +95,12 @@ class _Checker:
             if not path.is_file():
                 self.add(ERROR, "missing-split", path, "split list not found")
                 continue
-            ids = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            try:
+                text = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError as err:
+                self.add(ERROR, "bad-split", path, f"not UTF-8 text (byte {err.start})")
+                continue
+            ids = [line.strip() for line in text.splitlines() if line.strip()]
             for mid, n in Counter(ids).items():
                 if n > 1:
                     self.add(WARNING, "duplicate-in-split", path, f"id {mid} listed {n} times")
@@ -187,7 +192,7 @@ class _Checker:
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
         except UnicodeDecodeError as err:
-            self.add(ERROR, "bad-caption", path, f"not UTF-8 ({err})")
+            self.add(ERROR, "bad-caption", path, f"not UTF-8 text (byte {err.start})")
             return
         if not any(line.strip() for line in lines):
             self.add(ERROR, "empty-captions", path, "caption file is empty")

@@ -3,7 +3,7 @@
 The CSV has a header with the columns `file,caption` and optionally `start,end` (seconds; empty or 0/0 means
 the whole file). Several rows may name the same file: rows with the same (file, start, end) are captions of
 one motion, different ranges become different motions. `file` is a path relative to `--bvh-dir` (with or
-without `.bvh`). Every range goes through the Bandai pipeline (`motiongpt.data.bandai.build_layout`): retarget
+without `.bvh`). Every range goes through the generic builder (`motiongpt.data.build.build_layout`): retarget
 to SMPL-22 at 20 fps (CMU or Bandai skeletons), evenly sized segments of at most 196 feature frames (ranges
 shorter than 40 are dropped and counted), mirrors `M<id>` with left/right swapped in the captions, a
 deterministic ~80/5/15 split by file, Mean/Std on train, manifest.json.
@@ -28,7 +28,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from motiongpt.data.bandai import BuildResult, ClipJob, MotionRecord, build_layout
+from motiongpt.data.build import BuildResult, ClipJob, MotionRecord, build_layout
+from motiongpt.io.limits import add_limit_args, applied_limits
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class CaptionRow:
     caption: str
     start: float
     end: float
+    where: str = ""  # "<csv>:<line>", for error messages
 
 
 def _seconds(value: str | None, where: str, column: str) -> float:
@@ -59,6 +61,15 @@ def read_caption_csv(path: str | os.PathLike) -> list[CaptionRow]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: captions CSV not found")
+    try:
+        return _read_rows(path)
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text (byte {err.start})") from None
+    except csv.Error as err:
+        raise ValueError(f"{path}: malformed CSV ({err})") from None
+
+
+def _read_rows(path: Path) -> list[CaptionRow]:
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         missing = {"file", "caption"} - set(reader.fieldnames or [])
@@ -75,7 +86,7 @@ def read_caption_csv(path: str | os.PathLike) -> list[CaptionRow]:
             start, end = _seconds(row.get("start"), where, "start"), _seconds(row.get("end"), where, "end")
             if end and start >= end:
                 raise ValueError(f"{where}: start {start} >= end {end}")
-            rows.append(CaptionRow(file, caption, start, end))
+            rows.append(CaptionRow(file, caption, start, end, where))
     if not rows:
         raise ValueError(f"{path}: no caption rows")
     return rows
@@ -93,6 +104,8 @@ def plan_jobs(bvh_dir: Path, rows: list[CaptionRow]) -> tuple[list[ClipJob], dic
     paths: dict[str, Path] = {}
     for row in rows:
         path = bvh_dir / (row.file if row.file.lower().endswith(".bvh") else row.file + ".bvh")
+        if not path.resolve().is_relative_to(bvh_dir.resolve()):
+            raise ValueError(f"{row.where}: column 'file' names {row.file!r}, which is outside --bvh-dir {bvh_dir}")
         if not path.is_file():
             raise FileNotFoundError(f"{path}: BVH file named in the captions CSV not found")
         key = take_key(row.file)
@@ -105,6 +118,14 @@ def plan_jobs(bvh_dir: Path, rows: list[CaptionRow]) -> tuple[list[ClipJob], dic
         for r, span in enumerate(spans):
             captions[(key, r)] = ranges[key][span]
     return jobs, captions
+
+
+def refuse_mostly_failed(records: list[MotionRecord], jobs: list[ClipJob]) -> None:
+    """ValueError when fewer than half of the files gave a motion (the build would be mostly missing)."""
+    used = len({r.clip for r in records})
+    if 2 * used < len(jobs):
+        raise ValueError(f"only {used} of {len(jobs)} BVH files gave a motion (see the skipped files above); "
+                         "nothing written")
 
 
 def build_custom(bvh_dir: str | os.PathLike, captions_csv: str | os.PathLike, out_dir: str | os.PathLike,
@@ -120,6 +141,7 @@ def build_custom(bvh_dir: str | os.PathLike, captions_csv: str | os.PathLike, ou
         return captions[(rec.clip, rec.range_index)]
 
     def extra(records: list[MotionRecord]) -> dict:
+        refuse_mostly_failed(records, jobs)  # raising here, before the swap, leaves no output at all
         return {
             "source": {"bvh_dir": str(bvh_dir.resolve()), "captions_csv": str(Path(captions_csv).resolve()),
                        "rows": len(rows), "files": len(jobs)},
@@ -130,7 +152,7 @@ def build_custom(bvh_dir: str | os.PathLike, captions_csv: str | os.PathLike, ou
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`motiongpt data custom`: build, print counts."""
+    """`motiongpt data custom`: build, print counts; exit 2 on errors (each skipped file is logged once)."""
     parser = argparse.ArgumentParser(prog="motiongpt data custom", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
     parser.add_argument("--bvh-dir", type=Path, required=True, help="folder with the BVH files")
@@ -138,16 +160,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="output directory (HumanML3D layout)")
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="worker processes")
     parser.add_argument("--force", action="store_true", help="replace an existing non-empty output directory")
+    add_limit_args(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        result = build_custom(args.bvh_dir, args.captions, args.out, workers=args.workers, force=args.force)
-    except (FileNotFoundError, FileExistsError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+        with applied_limits(args):
+            result = build_custom(args.bvh_dir, args.captions, args.out, workers=args.workers, force=args.force)
+    except (OSError, ValueError) as err:
+        print(f"motiongpt data custom: error: {err}", file=sys.stderr)
+        return 2
     print(json.dumps(result.counts, indent=2))
     if result.errors:
-        print("\n".join(f"skipped: {e}" for e in result.errors), file=sys.stderr)
+        print(f"{len(result.errors)} file(s) skipped (listed above)", file=sys.stderr)
     print(f"wrote {result.out}")
     return 0
 

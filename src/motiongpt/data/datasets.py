@@ -29,6 +29,7 @@ import torch
 from torch.utils.data import Dataset, get_worker_info
 
 from motiongpt.data.layout import TEXTS_DIR, Caption, MotionDir
+from motiongpt.motion.constants import MAX_FRAMES, MIN_FRAMES
 
 log = logging.getLogger(__name__)
 
@@ -207,8 +208,8 @@ class TextMotionDataset(_SeededDataset):
         self,
         root: str | os.PathLike | MotionDir,
         split: str,
-        min_len: int = 40,
-        max_len: int = 196,
+        min_len: int = MIN_FRAMES,
+        max_len: int = MAX_FRAMES,
         unit: int = 4,
         normalize: bool = False,
         generator: torch.Generator | None = None,

@@ -29,10 +29,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from motiongpt.motion.constants import FPS  # caption start/end are seconds at this rate
+
 if TYPE_CHECKING:  # pragma: no cover
     from motiongpt.motion.normalize import Normalizer
 
-FPS = 20  # HumanML3D frame rate; caption start/end are seconds at this rate
 SPLITS = ("train", "val", "test")
 JOINTS_DIR = "new_joints"
 FEATURES_DIR = "new_joint_vecs"
@@ -158,6 +159,15 @@ def load_array(path: Path, what: str) -> np.ndarray:
         raise LayoutError(f"{path}: cannot read {what} ({err})") from None
 
 
+def _check_finite(array: np.ndarray, path: Path) -> None:
+    """One-line error naming `path` and the first frame that holds NaN or infinite values."""
+    if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
+        raise LayoutError(f"{path}: dtype {array.dtype} is not a real number type")
+    bad = ~np.isfinite(array.reshape(array.shape[0], -1)).all(axis=1)
+    if bad.any():
+        raise LayoutError(f"{path}: NaN or infinite values (first at frame {int(bad.argmax())})")
+
+
 class MotionDir:
     """Lazy, caching reader of one dataset directory in HumanML3D layout."""
 
@@ -200,6 +210,7 @@ class MotionDir:
                 raise LayoutError(f"{path}: features shape {feats.shape}, expected (T, 263) or (T, 251)")
             if feats.shape[0] == 0:
                 raise LayoutError(f"{path}: features have 0 frames")
+            _check_finite(feats, path)
             feats = np.ascontiguousarray(feats, dtype=np.float32)
             if self.cache:
                 self._features[motion_id] = feats
@@ -211,6 +222,7 @@ class MotionDir:
         joints = load_array(path, "joints")
         if joints.ndim != 3 or joints.shape[2] != 3 or joints.shape[1] not in DIM_TO_JOINTS.values():
             raise LayoutError(f"{path}: joints shape {joints.shape}, expected (T, 22, 3) or (T, 21, 3)")
+        _check_finite(joints, path)
         return joints.astype(np.float32, copy=False)
 
     def captions(self, motion_id: str) -> list[Caption]:

@@ -16,21 +16,21 @@ Interface shared with `motiongpt.eval.tmr.TMREvaluator` (`TextMotionEncoder`):
 """
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from motiongpt.config import PositiveFloat, PositiveInt, from_saved, read_json_object
 from motiongpt.eval.words import NUM_POS, Vocabulary, encode_tokens, process_text
 from motiongpt.motion.features import layout_for_dim
-from motiongpt.utils import atomic_path, atomic_write_json
+from motiongpt.utils import TensorBatch, atomic_dir, atomic_write_json, load_state, read_weights
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -123,21 +123,21 @@ class MotionEncoderBiGRUCo(nn.Module):
 class EvaluatorConfig:
     """Sizes of the T2M evaluator (defaults: the original HumanML3D evaluator, except the word size)."""
 
-    dim_pose: int = 263
-    dim_word: int = 50  # GloVe 6B 50d here; the original uses 300d GloVe 840B
-    dim_pos_ohot: int = NUM_POS
-    dim_text_hidden: int = 512
-    dim_coemb_hidden: int = 512
-    dim_movement_enc_hidden: int = 512
-    dim_movement_latent: int = 512
-    dim_motion_hidden: int = 1024
-    unit_length: int = 4
-    max_text_len: int = 20
-    margin: float = 10.0  # contrastive hinge margin for negatives
+    dim_pose: PositiveInt = 263
+    dim_word: PositiveInt = 50  # GloVe 6B 50d here; the original uses 300d GloVe 840B
+    dim_pos_ohot: PositiveInt = NUM_POS
+    dim_text_hidden: PositiveInt = 512
+    dim_coemb_hidden: PositiveInt = 512
+    dim_movement_enc_hidden: PositiveInt = 512
+    dim_movement_latent: PositiveInt = 512
+    dim_motion_hidden: PositiveInt = 1024
+    unit_length: PositiveInt = 4
+    max_text_len: PositiveInt = 20
+    margin: PositiveFloat = 10.0  # contrastive hinge margin for negatives
 
 
 @dataclass
-class EvaluatorBatch:
+class EvaluatorBatch(TensorBatch):
     """Collated training pairs: word ids / POS ids (B, L), cap_lens (B,), raw features (B, T, D), lengths (B,)."""
 
     word_ids: torch.Tensor
@@ -145,10 +145,6 @@ class EvaluatorBatch:
     cap_lens: torch.Tensor
     features: torch.Tensor
     lengths: torch.Tensor
-
-    def to(self, device: torch.device | str) -> EvaluatorBatch:
-        """The batch on `device`."""
-        return EvaluatorBatch(*(getattr(self, f.name).to(device) for f in fields(self)))
 
 
 def contrastive_loss(a: torch.Tensor, b: torch.Tensor, negative: bool, margin: float) -> torch.Tensor:
@@ -249,22 +245,18 @@ class T2MEvaluator(nn.Module):
     # ---- persistence ---------------------------------------------------------------------------------------
     def save_pretrained(self, out_dir: str | Path) -> None:
         """config.json (sizes + vocabulary words) and model.safetensors (encoders, word vectors, Mean/Std)."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        with atomic_path(out / WEIGHTS_NAME) as tmp:
-            save_file({k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}, str(tmp))
-        atomic_write_json(out / CONFIG_NAME, {"kind": "t2m", "config": asdict(self.cfg), "words": self.words})
+        save_evaluator(self, out_dir, {"kind": "t2m", "config": asdict(self.cfg), "words": self.words})
 
     @classmethod
     def from_pretrained(cls, model_dir: str | Path, device: str | torch.device = "cpu") -> T2MEvaluator:
         """Read a directory written by `save_pretrained`."""
-        root = Path(model_dir)
-        meta = _read_config(root, "t2m")
-        state = load_file(str(root / WEIGHTS_NAME))
-        cfg = EvaluatorConfig(**meta["config"])
-        vocab = Vocabulary(list(meta["words"]), state["word_vectors"].numpy())
-        model = cls(cfg, vocab, state["mean"].numpy(), state["std"].numpy())
-        model.load_state_dict(state)
+        saved = read_evaluator(model_dir, "t2m", EvaluatorConfig, ("word_vectors", "mean", "std"))
+        words = saved.meta.get("words")
+        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+            raise ValueError(f"{saved.config_path}: 'words' must be a list of strings")
+        vocab = Vocabulary(words, saved.state["word_vectors"].numpy())
+        model = cls(saved.cfg, vocab, saved.state["mean"].numpy(), saved.state["std"].numpy())
+        load_state(model, saved.state, saved.weights_path)
         return model.to(device).eval()
 
     @classmethod
@@ -306,14 +298,38 @@ def _read_stat(meta_dir: Path, name: str) -> np.ndarray:
     raise FileNotFoundError(f"{meta_dir}: no {name}.npy")
 
 
-def _read_config(root: Path, kind: str) -> dict:
-    path = root / CONFIG_NAME
-    if not path.is_file():
+@dataclass
+class SavedEvaluator:
+    """What an evaluator directory holds: its checked config, the whole config.json and the weights."""
+
+    cfg: Any
+    meta: dict[str, Any]
+    state: dict[str, torch.Tensor]
+    config_path: Path
+    weights_path: Path
+
+
+def read_evaluator(model_dir: str | Path, kind: str, config_cls: type, tensors: Sequence[str]) -> SavedEvaluator:
+    """Read config.json (kind and sizes checked) and model.safetensors (with the named `tensors`) of a directory
+    written by `save_evaluator`; errors are one line naming the file."""
+    root = Path(model_dir)
+    config_path, weights_path = root / CONFIG_NAME, root / WEIGHTS_NAME
+    if not config_path.is_file():
         raise FileNotFoundError(f"{root}: no {CONFIG_NAME} (not an evaluator directory)")
-    meta = json.loads(path.read_text(encoding="utf-8"))
-    if meta.get("kind") != kind:
-        raise ValueError(f"{path}: evaluator kind {meta.get('kind')!r}, expected {kind!r}")
-    return meta
+    meta = read_json_object(config_path, {"kind": kind})
+    cfg = from_saved(config_cls, meta.get("config"), config_path)
+    state = read_weights(weights_path)
+    missing = [name for name in tensors if name not in state]
+    if missing:
+        raise ValueError(f"{weights_path}: no {missing[0]!r} tensor")
+    return SavedEvaluator(cfg, meta, state, config_path, weights_path)
+
+
+def save_evaluator(model: nn.Module, out_dir: str | Path, meta: dict[str, Any]) -> None:
+    """Write `meta` as config.json and the state dict as model.safetensors into `out_dir`, swapped in at once."""
+    with atomic_dir(out_dir) as tmp:
+        save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp / WEIGHTS_NAME))
+        atomic_write_json(tmp / CONFIG_NAME, meta)
 
 
 def find_original(root: str | Path) -> tuple[Path, Path, Path] | None:
@@ -339,7 +355,7 @@ def load_evaluator(path: str | Path, allow_pickle: bool = False,
     """An evaluator directory: ours (config.json kind t2m / tmr) or an original T2M checkpoint tree."""
     root = Path(path)
     if (root / CONFIG_NAME).is_file():
-        kind = json.loads((root / CONFIG_NAME).read_text(encoding="utf-8")).get("kind")
+        kind = read_json_object(root / CONFIG_NAME).get("kind")
         if kind == "tmr":
             from motiongpt.eval.tmr import TMREvaluator
 

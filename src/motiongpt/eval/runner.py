@@ -1,4 +1,4 @@
-"""`motiongpt eval t2m|m2t|pred|inbetween|recon`: paper-style evaluation tables with 95% confidence intervals.
+"""`motiongpt eval t2m|m2t|pred|inbetween|recon|actions`: paper-style evaluation tables with 95% confidence intervals.
 
     motiongpt eval t2m --model checkpoints/default --data data/bandai --evaluator runs/evaluator/export/best \
         [--split test] [--replications 20] [--limit N] [--out results.json] [--reuse]
@@ -6,11 +6,16 @@
 Protocol (HumanML3D, Guo et al. 2022): each replication draws one random caption and a random crop (a multiple
 of 4 frames) per test motion, shuffles, generates, embeds with the evaluator and computes the metrics; the
 table shows mean ± 1.96 std / sqrt(R). Rows: "Real motion", a retrieval baseline (t2m: nearest training caption
-by MiniLM -> its motion; m2t: nearest training motion by evaluator embedding -> its caption; pred/inbetween:
-repeat the last given pose / interpolate linearly) and the model. Samples the model fails to produce
+by MiniLM -> its motion; m2t: nearest training motion by evaluator embedding -> its caption; pred: hold the
+last given pose; inbetween: linear interpolation and a velocity-matched Hermite root path with blended pose)
+and the model; pred/inbetween also report the seam jump (joint velocity jump at the seams, m/s). Samples the model fails to produce
 (`ok=False`) are counted in a "failed" column and left out of the metrics. `--reuse` generates once and
 reuses the generations in every replication (only pools and pairs are re-drawn); the default regenerates per
-replication like the original. The JSON (written atomically) holds every per-replication value.
+replication like the original; under `--reuse` the real items' evaluator embeddings are computed once too
+(the same numbers, less time). m2t on data with Bandai labels (manifest.json) also reports "Caption action
+acc.": the share of captions whose nearest training caption (MiniLM) has the label of the described motion.
+`actions` (`motiongpt.eval.actions`, `--captions dev|test|FILE`, `--recognizer DIR`) scores generated motions
+with the action recogniser. The JSON (written atomically) holds every per-replication value.
 """
 from __future__ import annotations
 
@@ -19,20 +24,23 @@ import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from motiongpt.data.datasets import TextMotionDataset, TextMotionSample
 from motiongpt.data.layout import MotionDir
 from motiongpt.eval import metrics as M
-from motiongpt.eval.baselines import CaptionRetrieval, MotionRetrieval, TrainPairs, encode_motions
+from motiongpt.eval.baselines import (COMPLETION_BASELINES, CaptionRetrieval, MotionRetrieval, TrainPairs,
+                                      encode_motions)
+from motiongpt.motion.features import joints_to_features
+from motiongpt.motion.trajectory import root_offset, root_track, seam_jump
+from motiongpt.progress import progress
 from motiongpt.utils import atomic_write_json
 
 log = logging.getLogger(__name__)
-TASKS = ("t2m", "m2t", "pred", "inbetween", "recon")
+TASKS = ("t2m", "m2t", "pred", "inbetween", "recon", "actions")
 LOWER_IS_BETTER = {"FID", "MM-Dist", "ADE", "FDE", "failed"}
 
 
@@ -52,6 +60,7 @@ class EvalOptions:
     mm_times: int = 10
     prefix_ratio: float = 0.2  # pred: given fraction; inbetween: given fraction at each end
     baselines: bool = True
+    cache_real: bool = True  # --reuse: embed the (unchanging) real items once; the numbers are the same
 
 
 @dataclass
@@ -89,8 +98,17 @@ def reference_embeddings(evaluator, dataset: TextMotionDataset, rep: int, opts: 
     return encode_motions(evaluator, [s.features.numpy() for s in ref], opts.batch_size).numpy()
 
 
+def memo(cache: dict | None, key: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
+    """`compute()`, kept in `cache[key]` and reused when `cache` is given (None: computed every time)."""
+    if cache is None:
+        return compute()
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
 def _batches(n: int, size: int, desc: str):
-    return tqdm(range(0, n, size), desc=desc, leave=False, dynamic_ncols=True)
+    return progress(range(0, n, size), desc=desc)
 
 
 def embed_texts(evaluator, items: Sequence[TextMotionSample], batch_size: int) -> np.ndarray:
@@ -119,6 +137,19 @@ def motion_metrics(text_emb: np.ndarray, motion_emb: np.ndarray, ref_emb: np.nda
             "Diversity": M.diversity(motion_emb, min(opts.diversity_times, n), rng)}
 
 
+def caption_labeller(data: MotionDir):
+    """m2t's caption -> content label (`actions.CaptionLabeller`) when the data has Bandai labels, else None."""
+    if not (data.root / "manifest.json").is_file():
+        return None
+    from motiongpt.eval.actions import CaptionLabeller
+
+    try:
+        return CaptionLabeller(data)
+    except (ValueError, KeyError) as err:
+        log.warning("no caption action check: %s", err)
+        return None
+
+
 def _keep(mask: Sequence[bool], *arrays: np.ndarray) -> list[np.ndarray]:
     m = np.asarray(mask, dtype=bool)
     return [a[m] for a in arrays]
@@ -142,8 +173,8 @@ def eval_t2m(pipe, evaluator, data: MotionDir, opts: EvalOptions) -> dict[str, R
     baseline = CaptionRetrieval(TrainPairs.load(data)) if opts.baselines else None
     if baseline is None:
         rows.pop("Retrieval baseline")
-    cached = None
-    for rep in tqdm(range(opts.replications), desc="replications", dynamic_ncols=True):
+    cached, real_cache = None, ({} if opts.reuse and opts.cache_real else None)
+    for rep in progress(range(opts.replications), desc="replications"):
         rng = np.random.default_rng(opts.seed * 1000 + rep)
         items = draw_items(dataset, 0 if opts.reuse else rep, opts)
         texts, lengths = [s.text for s in items], [s.features.shape[0] for s in items]
@@ -153,9 +184,10 @@ def eval_t2m(pipe, evaluator, data: MotionDir, opts: EvalOptions) -> dict[str, R
             results = generate_motions(pipe, texts, lengths, opts, seed=opts.seed * 1000 + rep)
             cached = results
         perm = rng.permutation(len(items)) if opts.reuse else np.arange(len(items))  # re-pool reused items
+        text_emb = memo(real_cache, "text", lambda: embed_texts(evaluator, items, opts.batch_size))[perm]
+        real_emb = memo(real_cache, "motion", lambda: encode_motions(
+            evaluator, [s.features.numpy() for s in items], opts.batch_size).numpy())[perm]
         items, results = [items[i] for i in perm], [results[i] for i in perm]
-        text_emb = embed_texts(evaluator, items, opts.batch_size)
-        real_emb = encode_motions(evaluator, [s.features.numpy() for s in items], opts.batch_size).numpy()
         ref_emb = reference_embeddings(evaluator, dataset, rep, opts)
         rows["Real motion"].add(motion_metrics(text_emb, real_emb, ref_emb, opts, rng))
         rows["Real motion"].total += len(items)
@@ -205,17 +237,20 @@ def eval_m2t(pipe, evaluator, data: MotionDir, opts: EvalOptions, bert=None) -> 
         rows.pop("Retrieval baseline")
     cached: dict[str, list] = {}
     caps_cache: dict[str, dict[str, float]] = {}
-    for rep in tqdm(range(opts.replications), desc="replications", dynamic_ncols=True):
+    real_cache = {} if opts.reuse and opts.cache_real else None
+    labeller = caption_labeller(data)
+    for rep in progress(range(opts.replications), desc="replications"):
         items = draw_items(dataset, 0 if opts.reuse else rep, opts)
         if opts.reuse and cached:  # same items and captions, new pools: a fresh order per replication
             perm = np.random.default_rng(opts.seed * 1000 + rep).permutation(len(items))
         else:
             perm = np.arange(len(items))
+        motion_emb = memo(real_cache, "motion", lambda: encode_motions(
+            evaluator, [s.features.numpy() for s in items], opts.batch_size).numpy())[perm]
+        real_text = memo(real_cache, "text", lambda: embed_texts(evaluator, items, opts.batch_size))[perm]
         items = [items[i] for i in perm]
         feats = [s.features.numpy() for s in items]
         refs = [[c.text for c in data.captions(s.motion_id)] for s in items]
-        motion_emb = encode_motions(evaluator, feats, opts.batch_size).numpy()
-        real_text = embed_texts(evaluator, items, opts.batch_size)
         pool = min(M.R_PRECISION_POOL, len(items))
         top = M.r_precision(real_text, motion_emb, 3, pool)
         rows["Real motion"].add({"R@1": top[0], "R@2": top[1], "R@3": top[2],
@@ -243,6 +278,9 @@ def eval_m2t(pipe, evaluator, data: MotionDir, opts: EvalOptions, bert=None) -> 
             top = M.r_precision(hyp_emb, m_ok, 3, min(M.R_PRECISION_POOL, len(good)))
             if name not in caps_cache:  # corpus metrics do not depend on the order: computed once under --reuse
                 caps_cache[name] = caption_metrics(good, [r for r, k in zip(refs, ok) if k], bert=bert)
+                if labeller is not None:  # caption-side action check: nearest training caption's label
+                    caps_cache[name]["Caption action acc."] = labeller.accuracy(
+                        good, [s.motion_id for s, k in zip(items, ok) if k])
             rows[name].add({"R@1": top[0], "R@2": top[1], "R@3": top[2], "MM-Dist": M.mm_dist(hyp_emb, m_ok),
                             **caps_cache[name]})
     return rows
@@ -262,68 +300,80 @@ def _given_frames(length: int, ratio: float, unit: int = 4) -> int:
 
 def eval_motion_completion(pipe, evaluator, data: MotionDir, opts: EvalOptions, task: str) -> dict[str, Row]:
     """pred (continue the first `prefix_ratio`) or inbetween (fill between both ends): ADE/FDE (m) on the
-    frames to generate, FID and Diversity on evaluator embeddings of whole motions."""
+    frames to generate, seam jump (joint velocity jump at the seams, m/s), FID and Diversity on evaluator
+    embeddings of whole motions, for real motion, the simple baselines and the model. In-between tells the
+    model where the end clip stands (root offset of the real motion), as the baselines' given clips do."""
     dataset = TextMotionDataset(data, opts.split)
-    rows = {"Real motion": Row(), "Static baseline": Row(), "Model": Row()}
-    if not opts.baselines:
-        rows.pop("Static baseline")
-    cached = None
-    for rep in tqdm(range(opts.replications), desc="replications", dynamic_ncols=True):
+    baselines = COMPLETION_BASELINES[task] if opts.baselines else {}
+    rows = {"Real motion": Row(), **{name: Row() for name in baselines}, "Model": Row()}
+    cached, real_cache = None, ({} if opts.reuse and opts.cache_real else None)
+    base_cache = {} if opts.reuse else None
+    for rep in progress(range(opts.replications), desc="replications"):
         rng = np.random.default_rng(opts.seed * 1000 + rep)
         items = draw_items(dataset, 0 if opts.reuse else rep, opts)
         feats = [s.features.numpy() for s in items]
         lengths = [f.shape[0] for f in feats]
         given = [_given_frames(n, opts.prefix_ratio) for n in lengths]
-        real_emb = encode_motions(evaluator, feats, opts.batch_size).numpy()
+        real_emb = memo(real_cache, "motion", lambda: encode_motions(evaluator, feats, opts.batch_size).numpy())
         ref_emb = reference_embeddings(evaluator, dataset, rep, opts)
+        real_joints = [_joints(f) for f in feats]
         rows["Real motion"].add({"FID": M.fid(ref_emb, real_emb),
-                                 "Diversity": M.diversity(real_emb, min(opts.diversity_times, len(feats)), rng)})
+                                 "Diversity": M.diversity(real_emb, min(opts.diversity_times, len(feats)), rng),
+                                 "Seam jump": _seam_jump(real_joints, given, task)})
         rows["Real motion"].total += len(feats)
         if opts.reuse and cached is not None:
             results = cached
         else:
-            results = []
-            for s in _batches(len(feats), opts.batch_size, task):
-                b = slice(s, s + opts.batch_size)
-                if task == "pred":
-                    results += pipe.predict([f[:g] for f, g in zip(feats[b], given[b])], lengths=lengths[b],
-                                            seed=opts.seed * 1000 + rep + s)
-                else:
-                    results += pipe.inbetween([f[:g] for f, g in zip(feats[b], given[b])],
-                                              [f[-g:] for f, g in zip(feats[b], given[b])], lengths=lengths[b],
-                                              seed=opts.seed * 1000 + rep + s)
-            cached = results
-        real_joints = [_joints(f) for f in feats]
-        if "Static baseline" in rows:
-            base = [_static_baseline(j, g, task) for j, g in zip(real_joints, given)]
-            rows["Static baseline"].add(_displacement(base, real_joints, given, task))
-            rows["Static baseline"].total += len(feats)
+            results = cached = _complete(pipe, feats, given, lengths, opts, rep, task)
+        for name, baseline in baselines.items():
+            base = [baseline(j, g) for j, g in zip(real_joints, given)]
+            base_emb = memo(base_cache, name, lambda: encode_motions(
+                evaluator, [joints_to_features(b) for b in base], opts.batch_size).numpy())
+            rows[name].add(_completion_metrics(base, base_emb, real_joints, given, task, ref_emb, opts, rng))
+            rows[name].total += len(feats)
         ok = [usable(r) and r.joints is not None for r in results]
         rows["Model"].failed += len(ok) - sum(ok)
         rows["Model"].total += len(ok)
         if sum(ok) < 2:
             continue
         gen = [r for r, k in zip(results, ok) if k]
-        pred_j = [r.joints for r in gen]
-        real_ok = [j for j, k in zip(real_joints, ok) if k]
-        given_ok = [g for g, k in zip(given, ok) if k]
+        real_ok, given_ok = ([x for x, k in zip(xs, ok) if k] for xs in (real_joints, given))
         gen_emb = encode_motions(evaluator, [r.features for r in gen], opts.batch_size).numpy()
-        rows["Model"].add({**_displacement(pred_j, real_ok, given_ok, task), "FID": M.fid(ref_emb, gen_emb),
-                           "Diversity": M.diversity(gen_emb, min(opts.diversity_times, len(gen)), rng)})
+        rows["Model"].add(_completion_metrics([r.joints for r in gen], gen_emb, real_ok, given_ok, task, ref_emb,
+                                              opts, rng))
     return rows
 
 
-def _static_baseline(joints: np.ndarray, given: int, task: str) -> np.ndarray:
-    """pred: hold the last given pose; inbetween: linear interpolation between the two given clips."""
-    out = joints.copy()
-    t = len(joints)
-    if task == "pred":
-        out[given:] = joints[given - 1]
-        return out
-    a, b = joints[given - 1], joints[t - given]
-    w = np.linspace(0.0, 1.0, t - 2 * given + 2)[1:-1, None, None]
-    out[given:t - given] = (1 - w) * a + w * b
-    return out
+def _complete(pipe, feats: Sequence[np.ndarray], given: Sequence[int], lengths: Sequence[int], opts: EvalOptions,
+              rep: int, task: str) -> list:
+    """The model's completions, in batches (in-between with the real end clip's root offset)."""
+    results = []
+    for s in _batches(len(feats), opts.batch_size, task):
+        b = slice(s, s + opts.batch_size)
+        heads = [f[:g] for f, g in zip(feats[b], given[b])]
+        seed = opts.seed * 1000 + rep + s
+        if task == "pred":
+            results += pipe.predict(heads, lengths=lengths[b], seed=seed)
+            continue
+        offsets = [root_offset(root_track(f), g - 1, len(f) - g) for f, g in zip(feats[b], given[b])]
+        results += pipe.inbetween(heads, [f[-g:] for f, g in zip(feats[b], given[b])], lengths=lengths[b],
+                                  seed=seed, offsets=offsets)
+    return results
+
+
+def _completion_metrics(joints: Sequence[np.ndarray], emb: np.ndarray, real: Sequence[np.ndarray],
+                        given: Sequence[int], task: str, ref_emb: np.ndarray, opts: EvalOptions,
+                        rng: np.random.Generator) -> dict[str, float]:
+    """ADE / FDE against the real motions, seam jump, FID and Diversity of completed motions."""
+    return {**_displacement(joints, real, given, task), "Seam jump": _seam_jump(joints, given, task),
+            "FID": M.fid(ref_emb, emb), "Diversity": M.diversity(emb, min(opts.diversity_times, len(emb)), rng)}
+
+
+def _seam_jump(joints: Sequence[np.ndarray], given: Sequence[int], task: str) -> float:
+    """Mean joint velocity jump (m/s) over the seams (pred: after the prefix; inbetween: both) of all motions."""
+    jumps = [seam_jump(j, s) for j, g in zip(joints, given)
+             for s in ([g] if task == "pred" else [g, len(j) - g]) if 2 <= s < len(j) - 1]
+    return float(np.mean(jumps)) if jumps else float("nan")
 
 
 def _displacement(pred: Sequence[np.ndarray], real: Sequence[np.ndarray], given: Sequence[int],
@@ -379,6 +429,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mm-times", type=int, default=10, help="MultiModality pairs per text")
     p.add_argument("--no-baselines", action="store_true", help="skip the baseline rows")
     p.add_argument("--no-bertscore", action="store_true", help="m2t: skip BERTScore")
+    p.add_argument("--captions", default="dev", help="actions: dev (packaged human-written set), test, or a JSON file")
+    p.add_argument("--recognizer", help="actions: recogniser directory; default <model>/recognizer")
     p.add_argument("--device", default="auto")
     return p
 
@@ -404,6 +456,10 @@ def run(args: argparse.Namespace) -> dict:
     from motiongpt.lm.pipeline import Pipeline
 
     pipe = Pipeline.from_pretrained(args.model, device=device)
+    if args.task == "actions":
+        from motiongpt.eval.actions import run_actions
+
+        return run_actions(pipe, data, args)
     ev_dir = args.evaluator or pipe.evaluator_dir
     if ev_dir is None:
         raise FileNotFoundError("no evaluator: pass --evaluator DIR (or put one in <model>/evaluator)")

@@ -9,22 +9,20 @@ load: `TMREvaluator.from_pretrained(dir)` or `motiongpt.eval.evaluator.load_eval
 from __future__ import annotations
 
 import functools
-import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
 from torch import nn
 
+from motiongpt.config import Fraction, PositiveFloat, PositiveInt
+from motiongpt.eval.evaluator import read_evaluator, save_evaluator
 from motiongpt.eval.text_metrics import minilm_dir
-from motiongpt.utils import atomic_path, atomic_write_json
+from motiongpt.utils import TensorBatch, load_state
 
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "model.safetensors"
 SENTENCE_DIM = 384  # all-MiniLM-L6-v2
 
 
@@ -47,19 +45,19 @@ def sentence_embeddings(texts: Sequence[str], batch_size: int = 64) -> torch.Ten
 class TMRConfig:
     """Sizes of the TMR-style evaluator."""
 
-    dim_pose: int = 263
-    latent: int = 256  # joint embedding size E
-    width: int = 128  # transformer width
-    layers: int = 2
-    heads: int = 4
-    ff: int = 256
-    dropout: float = 0.1
-    max_frames: int = 200
-    temperature: float = 0.1
+    dim_pose: PositiveInt = 263
+    latent: PositiveInt = 256  # joint embedding size E
+    width: PositiveInt = 128  # transformer width
+    layers: PositiveInt = 2
+    heads: PositiveInt = 4
+    ff: PositiveInt = 256
+    dropout: Fraction = 0.1
+    max_frames: PositiveInt = 200
+    temperature: PositiveFloat = 0.1
 
 
 @dataclass
-class TMRBatch:
+class TMRBatch(TensorBatch):
     """Collated pairs: sentence embeddings (B, 384), raw features (B, T, D), lengths (B,), text ids (B,) for
     duplicate-caption masking."""
 
@@ -67,10 +65,6 @@ class TMRBatch:
     features: torch.Tensor
     lengths: torch.Tensor
     text_ids: torch.Tensor
-
-    def to(self, device: torch.device | str) -> TMRBatch:
-        """The batch on `device`."""
-        return TMRBatch(*(getattr(self, f.name).to(device) for f in fields(self)))
 
 
 class TMREvaluator(nn.Module):
@@ -152,23 +146,12 @@ class TMREvaluator(nn.Module):
 
     def save_pretrained(self, out_dir: str | Path) -> None:
         """config.json + model.safetensors (projection, motion encoder, Mean/Std)."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        with atomic_path(out / WEIGHTS_NAME) as tmp:
-            save_file({k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}, str(tmp))
-        atomic_write_json(out / CONFIG_NAME, {"kind": "tmr", "config": asdict(self.cfg)})
+        save_evaluator(self, out_dir, {"kind": "tmr", "config": asdict(self.cfg)})
 
     @classmethod
     def from_pretrained(cls, model_dir: str | Path, device: str | torch.device = "cpu") -> TMREvaluator:
         """Read a directory written by `save_pretrained`."""
-        root = Path(model_dir)
-        path = root / CONFIG_NAME
-        if not path.is_file():
-            raise FileNotFoundError(f"{root}: no {CONFIG_NAME} (not an evaluator directory)")
-        meta = json.loads(path.read_text(encoding="utf-8"))
-        if meta.get("kind") != "tmr":
-            raise ValueError(f"{path}: evaluator kind {meta.get('kind')!r}, expected 'tmr'")
-        state = load_file(str(root / WEIGHTS_NAME))
-        model = cls(TMRConfig(**meta["config"]), state["mean"].numpy(), state["std"].numpy())
-        model.load_state_dict(state)
+        saved = read_evaluator(model_dir, "tmr", TMRConfig, ("mean", "std"))
+        model = cls(saved.cfg, saved.state["mean"].numpy(), saved.state["std"].numpy())
+        load_state(model, saved.state, saved.weights_path)
         return model.to(device).eval()

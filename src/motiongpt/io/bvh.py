@@ -13,8 +13,9 @@ Conventions (those of the BVH format, MotionBuilder and Blender):
 - global: `R_j = R_parent @ L_j`, `p_j = p_parent + R_parent @ t_j`.
 
 Writing: `write_bvh(path, joints (T,22,3) metres, fps=20)` builds an SMPL-22 skeleton whose bone lengths are
-the motion's median bone lengths, solves per-frame local rotations by inverse kinematics and writes Euler
-angles made continuous over time (by default each joint's order has its rest bone axis in the middle,
+the motion's median bone lengths, solves per-frame local rotations by inverse kinematics
+(`motiongpt.motion.ik`; rotation maths in `motiongpt.motion.rotation`) and writes Euler angles made continuous
+over time (by default each joint's order has its rest bone axis in the middle,
 away from gimbal lock). Its rest pose is a T-pose facing +Z (Y up, the SMPL
 left on +X) except for the children of the two branching joints (pelvis: hips + spine1; spine3: neck +
 collars), whose rest offsets are the median of the child vectors in the joint's own frame so that those rigid
@@ -39,17 +40,19 @@ from typing import Sequence
 
 import numpy as np
 
-from motiongpt.motion.skeleton import SMPL22
+from motiongpt.io.limits import LimitError, current_limits
+from motiongpt.motion.constants import FPS
+from motiongpt.motion.ik import rest_offsets, solve_ik
+from motiongpt.motion.quaternion import normalize
+from motiongpt.motion.rotation import AXIS, euler_to_matrix, forward_kinematics, make_continuous, matrix_to_euler, slerp
+from motiongpt.motion.skeleton import SMPL22, check_joints
 from motiongpt.utils import atomic_path
 
-__all__ = [
-    "BVHError", "BVHMotion", "read_bvh", "parse_bvh", "write_bvh", "solve_ik", "forward_kinematics",
-    "resample_local", "resample_indices", "euler_to_matrix", "matrix_to_euler", "main",
-]
+__all__ = ["BVHError", "BVHMotion", "read_bvh", "parse_bvh", "write_bvh", "resample_local", "resample_indices", "main"]
 
 POSITION_CHANNELS = ("Xposition", "Yposition", "Zposition")
 ROTATION_CHANNELS = ("Xrotation", "Yrotation", "Zrotation")
-_AXIS = {"X": 0, "Y": 1, "Z": 2}
+_FRAME_CHUNK = 2048  # frame lines converted at a time
 
 
 class BVHError(ValueError):
@@ -122,7 +125,7 @@ class BVHMotion:
                 rotations[:, j] = euler_to_matrix(angles, rot_axes)
             for k, n in enumerate(names):
                 if n in POSITION_CHANNELS:
-                    translations[:, j, _AXIS[n[0]]] = values[:, k]
+                    translations[:, j, AXIS[n[0]]] = values[:, k]
         return rotations, translations
 
     def global_transforms(self, fps: float | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -149,20 +152,6 @@ class BVHMotion:
         return np.concatenate([global_p, ends], axis=1)
 
 
-def forward_kinematics(parents: np.ndarray, local_r: np.ndarray, local_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Local rotations (T, J, 3, 3) + translations (T, J, 3) -> global rotations and positions (parents first)."""
-    global_r = np.empty_like(local_r)
-    global_p = np.empty_like(local_t)
-    for j, p in enumerate(parents):
-        if p < 0:
-            global_r[:, j] = local_r[:, j]
-            global_p[:, j] = local_t[:, j]
-        else:
-            global_r[:, j] = global_r[:, p] @ local_r[:, j]
-            global_p[:, j] = global_p[:, p] + np.einsum("tab,tb->ta", global_r[:, p], local_t[:, j])
-    return global_r, global_p
-
-
 def resample_indices(num_frames: int, src_fps: float, dst_fps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Linear-resampling grid: source indices lo, hi (T',) and weights w (T',) of hi.
 
@@ -179,19 +168,6 @@ def resample_indices(num_frames: int, src_fps: float, dst_fps: float) -> tuple[n
     return lo, hi, pos - lo
 
 
-def _slerp(q0: np.ndarray, q1: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Spherical interpolation of unit quaternions (..., 4) with weights w (...) towards q1 (same hemisphere)."""
-    dot = np.clip(np.sum(q0 * q1, axis=-1), -1.0, 1.0)
-    theta = np.arccos(dot)
-    sin = np.sin(theta)
-    small = sin < 1e-6
-    safe = np.where(small, 1.0, sin)
-    a = np.where(small, 1.0 - w, np.sin((1.0 - w) * theta) / safe)
-    b = np.where(small, w, np.sin(w * theta) / safe)
-    q = a[..., None] * q0 + b[..., None] * q1
-    return q / np.linalg.norm(q, axis=-1, keepdims=True)
-
-
 def resample_local(local_r: np.ndarray, local_t: np.ndarray, src_fps: float, dst_fps: float) -> tuple[np.ndarray, np.ndarray]:
     """Resample local rotations (T, J, 3, 3) by slerp and translations (T, J, 3) linearly -> (T', J, ...)."""
     from scipy.spatial.transform import Rotation
@@ -203,43 +179,9 @@ def resample_local(local_r: np.ndarray, local_t: np.ndarray, src_fps: float, dst
     flips[flips == 0] = 1.0
     q = q * np.concatenate([np.ones((1, J)), np.cumprod(flips, axis=0)])[..., None]
     w_j = np.broadcast_to(w[:, None], (len(w), J))
-    rotations = Rotation.from_quat(_slerp(q[lo], q[hi], w_j).reshape(-1, 4)).as_matrix().reshape(len(w), J, 3, 3)
+    rotations = Rotation.from_quat(slerp(q[lo], q[hi], w_j).reshape(-1, 4)).as_matrix().reshape(len(w), J, 3, 3)
     translations = (1.0 - w)[:, None, None] * local_t[lo] + w[:, None, None] * local_t[hi]
     return rotations, translations
-
-
-def _axis_rotation(angles: np.ndarray, axis: int) -> np.ndarray:
-    """Rotation matrices (..., 3, 3) about one coordinate axis by `angles` (...) radians."""
-    c, s = np.cos(angles), np.sin(angles)
-    m = np.zeros(angles.shape + (3, 3))
-    i, k = (axis + 1) % 3, (axis + 2) % 3
-    m[..., axis, axis] = 1.0
-    m[..., i, i] = c
-    m[..., k, k] = c
-    m[..., k, i] = s
-    m[..., i, k] = -s
-    return m
-
-
-def euler_to_matrix(angles_deg: np.ndarray, order: str) -> np.ndarray:
-    """Angles (..., n) in degrees about the axes of `order` (e.g. 'ZXY') -> R = R_o1 @ R_o2 @ ... (..., 3, 3)."""
-    angles = np.deg2rad(np.asarray(angles_deg, dtype=np.float64))
-    result = _axis_rotation(angles[..., 0], _AXIS[order[0]])
-    for k in range(1, len(order)):
-        result = result @ _axis_rotation(angles[..., k], _AXIS[order[k]])
-    return result
-
-
-def matrix_to_euler(rotations: np.ndarray, order: str) -> np.ndarray:
-    """Rotation matrices (..., 3, 3) -> Euler angles (..., 3) in degrees for R = R_o1 @ R_o2 @ R_o3.
-
-    Angles are in their principal ranges; see `_make_continuous` for the time-continuous version.
-    """
-    from scipy.spatial.transform import Rotation
-
-    flat = rotations.reshape(-1, 3, 3)
-    angles = Rotation.from_matrix(flat).as_euler(order.upper(), degrees=True)  # upper case: intrinsic
-    return angles.reshape(rotations.shape[:-2] + (3,))
 
 
 # ----------------------------------------------------------------------------------------------- reading
@@ -374,30 +316,53 @@ def _header_value(lines: Sequence[str], n: int, key: str, source: str) -> str:
 
 
 def _parse_frames(lines: Sequence[str], first: int, num_frames: int, num_channels: int, source: str) -> np.ndarray:
-    """Parse `num_frames` lines of `num_channels` numbers starting at line index `first` -> (T, C)."""
-    rows = [(n, line.split()) for n, line in enumerate(lines[first:], start=first) if line.strip()]
+    """Parse `num_frames` lines of `num_channels` numbers starting at line index `first` -> (T, C).
+
+    Lines are counted before any is split, and converted in chunks into one preallocated array, so memory
+    stays near the size of the result whatever the file holds.
+    """
+    rows = [n for n in range(first, len(lines)) if lines[n].strip()]
     if len(rows) < num_frames:
         raise BVHError(source, len(lines), f"file declares {num_frames} frames but holds {len(rows)} (truncated file?)")
     if len(rows) > num_frames:
-        raise BVHError(source, rows[num_frames][0] + 1, f"more frame lines than the {num_frames} declared")
-    for n, values in rows:
-        if len(values) != num_channels:
-            raise BVHError(source, n + 1, f"frame line has {len(values)} values, the hierarchy has {num_channels} channels")
+        raise BVHError(source, rows[num_frames] + 1, f"more frame lines than the {num_frames} declared")
+    data = np.empty((num_frames, num_channels), dtype=np.float64)
+    for start in range(0, num_frames, _FRAME_CHUNK):
+        chunk = rows[start:start + _FRAME_CHUNK]
+        data[start:start + len(chunk)] = _parse_rows(lines, chunk, num_channels, source)
+    if not np.isfinite(data).all():
+        bad = int(np.argwhere(~np.isfinite(data))[0, 0])
+        raise BVHError(source, rows[bad] + 1, "non-finite value in frame data")
+    return data
+
+
+def _parse_rows(lines: Sequence[str], rows: Sequence[int], num_channels: int, source: str) -> np.ndarray:
+    """Frame lines `rows` (indices into `lines`) -> (len(rows), C); errors name the line."""
+    values = [lines[n].split() for n in rows]
+    for n, row in zip(rows, values):
+        if len(row) != num_channels:
+            raise BVHError(source, n + 1, f"frame line has {len(row)} values, the hierarchy has {num_channels} channels")
     try:
-        data = np.array([v for _, values in rows for v in values], dtype=np.float64)
+        return np.array(values, dtype=np.float64)
     except ValueError:
-        for n, values in rows:
-            for v in values:
+        for n, row in zip(rows, values):
+            for v in row:
                 try:
                     float(v)
                 except ValueError:
                     raise BVHError(source, n + 1, f"non-numeric value {v!r} in frame data") from None
         raise
-    data = data.reshape(num_frames, num_channels)
-    if not np.isfinite(data).all():
-        bad = int(np.argwhere(~np.isfinite(data))[0, 0])
-        raise BVHError(source, rows[bad][0] + 1, "non-finite value in frame data")
-    return data
+
+
+def _check_limits(num_frames: int, frame_time: float, num_joints: int, source: str, motion_at: int) -> None:
+    """Frame rate, duration and size against `current_limits()`, before any frame is parsed."""
+    limits = current_limits()
+    try:
+        fps = limits.check_rate(1.0 / frame_time, "Frame Time")
+        limits.check_length(num_frames, fps, "Frames")
+        limits.check_joint_frames(num_frames, num_joints, "Frames")
+    except LimitError as err:
+        raise BVHError(source, motion_at + 2, str(err)) from None
 
 
 def parse_bvh(text: str, source: str = "<bvh>") -> BVHMotion:
@@ -426,6 +391,7 @@ def parse_bvh(text: str, source: str = "<bvh>") -> BVHMotion:
         raise BVHError(source, motion_at + 3, f"frame time is not a number: {time_txt!r}") from None
     if not (np.isfinite(frame_time) and frame_time > 0):
         raise BVHError(source, motion_at + 3, f"frame time must be positive, got {time_txt!r}")
+    _check_limits(num_frames, frame_time, len(h.names) + len(h.end_parents), source, motion_at)
     num_channels = sum(len(c) for c in h.channels)
     motion = _parse_frames(lines, motion_at + 3, num_frames, num_channels, source)
     return BVHMotion(
@@ -445,133 +411,16 @@ def read_bvh(path: str | os.PathLike) -> BVHMotion:
     """Read a BVH file (BVHError naming the file and line when malformed)."""
     path = Path(path)
     try:
+        current_limits().check_file_size(path)
         text = path.read_text(encoding="utf-8", errors="replace")
+    except LimitError as exc:
+        raise BVHError(str(path), None, str(exc).removeprefix(f"{path}: ")) from None
     except OSError as exc:
         raise BVHError(str(path), None, f"cannot read file: {exc.strerror or exc}") from exc
     return parse_bvh(text, source=str(path))
 
 
 # ----------------------------------------------------------------------------------------------- writing
-
-_T_POSE_DIRECTIONS = {  # rest direction of the bone from a joint's parent to the joint (single-child parents)
-    "left_knee": (0, -1, 0), "right_knee": (0, -1, 0), "left_ankle": (0, -1, 0), "right_ankle": (0, -1, 0),
-    "left_foot": (0, 0, 1), "right_foot": (0, 0, 1), "spine2": (0, 1, 0), "spine3": (0, 1, 0),
-    "head": (0, 1, 0), "left_shoulder": (1, 0, 0), "right_shoulder": (-1, 0, 0), "left_elbow": (1, 0, 0),
-    "right_elbow": (-1, 0, 0), "left_wrist": (1, 0, 0), "right_wrist": (-1, 0, 0),
-}
-_FRAME_JOINTS = {  # branching joint -> (left child, right child, upper child) defining its own frame
-    "pelvis": ("left_hip", "right_hip", "spine1"),
-    "spine3": ("left_collar", "right_collar", "neck"),
-}
-
-
-def _normalize(v: np.ndarray, eps: float = 1e-9) -> np.ndarray:
-    """Unit vectors along the last axis (zero vectors stay zero)."""
-    n = np.linalg.norm(v, axis=-1, keepdims=True)
-    return v / np.maximum(n, eps)
-
-
-def _frame_from_axes(left: np.ndarray, up: np.ndarray) -> np.ndarray:
-    """Rotation matrices (T, 3, 3) whose columns are (x=left, y=up orthogonalised, z=x cross y = forward)."""
-    x = _normalize(left)
-    y = _normalize(up - np.sum(up * x, axis=-1, keepdims=True) * x)
-    z = np.cross(x, y)
-    return np.stack([x, y, z], axis=-1)
-
-
-def _rest_offsets(joints: np.ndarray) -> np.ndarray:
-    """(22, 3) rest offsets in metres: T-pose directions, median lengths; median local vectors for branches."""
-    names, parents = SMPL22.joint_names, SMPL22.parents
-    offsets = np.zeros((len(names), 3))
-    lengths = np.median(np.linalg.norm(joints[:, 1:] - joints[:, parents[1:]], axis=-1), axis=0)  # (21,)
-    for j in range(1, len(names)):
-        if names[j] in _T_POSE_DIRECTIONS:
-            offsets[j] = np.asarray(_T_POSE_DIRECTIONS[names[j]], dtype=np.float64) * lengths[j - 1]
-    for joint, (left, right, up) in _FRAME_JOINTS.items():
-        j = SMPL22.joint(joint)
-        frame = _frame_from_axes(joints[:, SMPL22.joint(left)] - joints[:, SMPL22.joint(right)],
-                                 joints[:, SMPL22.joint(up)] - joints[:, j])  # (T, 3, 3)
-        for c in np.flatnonzero(parents == j):
-            local = np.einsum("tba,tb->ta", frame, joints[:, c] - joints[:, j])  # frame^T @ v: (T, 3)
-            offsets[c] = np.median(local, axis=0)
-    return offsets
-
-
-def _kabsch(rest: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Rotations (T, 3, 3) best mapping rest vectors (K, 3) onto target vectors (T, K, 3)."""
-    h = np.einsum("ka,tkb->tab", rest, target)  # (T, 3, 3) covariance
-    u, _, vt = np.linalg.svd(h)
-    d = np.sign(np.linalg.det(np.swapaxes(vt, -1, -2) @ np.swapaxes(u, -1, -2)))
-    fix = np.broadcast_to(np.eye(3), h.shape).copy()
-    fix[:, 2, 2] = d
-    return np.swapaxes(vt, -1, -2) @ fix @ np.swapaxes(u, -1, -2)
-
-
-def _min_rotation(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Smallest rotations (T, 3, 3) taking directions u (T, 3) onto v (T, 3) (Rodrigues; 180 deg handled)."""
-    u, v = _normalize(u), _normalize(v)
-    axis = np.cross(u, v)
-    s = np.linalg.norm(axis, axis=-1)
-    c = np.sum(u * v, axis=-1)
-    opposite = (s < 1e-8) & (c < 0)
-    if opposite.any():  # any axis orthogonal to u
-        helper = np.where(np.abs(u[opposite, :1]) < 0.9, [[1.0, 0, 0]], [[0, 1.0, 0]])
-        axis[opposite] = np.cross(u[opposite], helper)
-        s[opposite] = 0.0
-    k = _normalize(axis)
-    angle = np.arctan2(s, c)
-    kx = np.zeros(u.shape + (3,))
-    kx[:, 0, 1], kx[:, 0, 2], kx[:, 1, 2] = -k[:, 2], k[:, 1], -k[:, 0]
-    kx[:, 1, 0], kx[:, 2, 0], kx[:, 2, 1] = k[:, 2], -k[:, 1], k[:, 0]
-    sin, cos = np.sin(angle)[:, None, None], np.cos(angle)[:, None, None]
-    return np.eye(3) + sin * kx + (1 - cos) * (kx @ kx)
-
-
-def solve_ik(joints: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Global rotations (T, 22, 3, 3) and reconstructed positions (T, 22, 3) fitting `joints` with `offsets`.
-
-    Joints are visited parents first; each joint's rotation aims its rest child offsets at the targets seen
-    from its *reconstructed* position (Kabsch for several children, smallest swing for one, the parent's
-    rotation for leaves), then its children are placed by forward kinematics.
-    """
-    parents = SMPL22.parents
-    T, J = joints.shape[:2]
-    rot = np.zeros((T, J, 3, 3))
-    pos = np.zeros((T, J, 3))
-    pos[:, 0] = joints[:, 0]
-    for j in range(J):  # SMPL22 order lists every parent before its children
-        children = np.flatnonzero(parents == j)
-        parent_rot = rot[:, parents[j]] if j > 0 else np.broadcast_to(np.eye(3), (T, 3, 3))
-        if len(children) > 1:
-            rot[:, j] = _kabsch(offsets[children], joints[:, children] - pos[:, j:j + 1])
-        elif len(children) == 1:
-            c = children[0]
-            swing = _min_rotation(np.einsum("tab,b->ta", parent_rot, offsets[c]), joints[:, c] - pos[:, j])
-            rot[:, j] = swing @ parent_rot
-        else:
-            rot[:, j] = parent_rot
-        for c in children:
-            pos[:, c] = pos[:, j] + np.einsum("tab,b->ta", rot[:, j], offsets[c])
-    return rot, pos
-
-
-def _make_continuous(angles: np.ndarray) -> np.ndarray:
-    """Euler angles (T, J, 3) -> equivalent angles without 360 deg wraps or branch flips between frames.
-
-    Each frame picks, of the two Euler solutions (a, b, c) and (a + 180, 180 - b, c + 180) (equal rotations
-    for every Tait-Bryan order), shifted by multiples of 360 deg, the one closest to the previous frame.
-    """
-    alt = angles + np.array([180.0, 180.0, 180.0])
-    alt[..., 1] = 180.0 - angles[..., 1]
-    out = angles.copy()
-    for t in range(1, len(angles)):
-        prev = out[t - 1]
-        cands = np.stack([angles[t], alt[t]])  # (2, J, 3)
-        cands = cands + 360.0 * np.round((prev - cands) / 360.0)
-        dist = np.abs(cands - prev).sum(-1)  # (2, J)
-        out[t] = np.where((dist[1] < dist[0])[:, None], cands[1], cands[0])
-    return out
-
 
 def _depth_first_order() -> list[int]:
     """SMPL-22 joint indices in the order a BVH hierarchy lists them (depth first, children by index)."""
@@ -599,7 +448,7 @@ def _auto_orders(offsets: np.ndarray) -> list[str]:
         if j == 0 or len(children) == 0:
             orders.append("YXZ" if j == 0 else "ZYX")
             continue
-        weight = np.abs(_normalize(offsets[children])).sum(axis=0)  # (3,)
+        weight = np.abs(normalize(offsets[children])).sum(axis=0)  # (3,)
         orders.append(_MIDDLE_AXIS_ORDER["XYZ"[int(np.argmax(weight))]])
     return orders
 
@@ -631,7 +480,7 @@ def _hierarchy_text(offsets: np.ndarray, orders: list[str], exact_positions: boo
         for c in children:
             emit(int(c), depth + 1)
         if len(children) == 0:
-            tip = _normalize(offsets[j]) * end_length if np.linalg.norm(offsets[j]) > 0 else np.array([0, end_length, 0])
+            tip = normalize(offsets[j]) * end_length if np.linalg.norm(offsets[j]) > 0 else np.array([0, end_length, 0])
             lines.extend([f"{pad}\tEnd Site", f"{pad}\t{{", f"{pad}\t\tOFFSET {_fmt(tip)}", f"{pad}\t}}"])
         lines.append(f"{pad}}}")
 
@@ -643,21 +492,10 @@ def _fmt(values: np.ndarray) -> str:
     return " ".join(f"{v:.6f}" for v in np.asarray(values, dtype=np.float64).ravel())
 
 
-def _check_joints(joints: np.ndarray) -> np.ndarray:
-    joints = np.asarray(joints, dtype=np.float64)
-    if joints.ndim != 3 or joints.shape[1:] != (SMPL22.num_joints, 3):
-        raise ValueError(f"write_bvh expects SMPL-22 joints of shape (T, 22, 3), got {joints.shape}")
-    if joints.shape[0] == 0:
-        raise ValueError("write_bvh got an empty motion (0 frames)")
-    if not np.isfinite(joints).all():
-        raise ValueError("write_bvh got non-finite joint positions")
-    return joints
-
-
 def write_bvh(
     path: str | os.PathLike,
     joints: np.ndarray,
-    fps: float = 20.0,
+    fps: float = FPS,
     euler_order: str = "auto",
     exact_positions: bool = False,
     scale: float = 100.0,
@@ -670,17 +508,17 @@ def write_bvh(
     exact_positions: also write position channels for every joint so that FK is exact for non-rigid input.
     scale: file units per metre (100: centimetres).
     """
-    joints = _check_joints(joints)
+    joints = check_joints(joints, SMPL22, "write_bvh")
     if not fps > 0:
         raise ValueError(f"fps must be positive, got {fps}")
-    offsets = _rest_offsets(joints)  # (22, 3) metres
+    offsets = rest_offsets(joints)  # (22, 3) metres
     orders = _joint_orders(euler_order, offsets)
     rot, _ = solve_ik(joints, offsets)
     parents = SMPL22.parents
     local = rot.copy()
     local[:, 1:] = np.swapaxes(rot[:, parents[1:]], -1, -2) @ rot[:, 1:]  # (T, 22, 3, 3)
     angles = np.stack([matrix_to_euler(local[:, j], orders[j]) for j in range(SMPL22.num_joints)], axis=1)
-    angles = _make_continuous(angles)  # (T, 22, 3)
+    angles = make_continuous(angles)  # (T, 22, 3)
     columns = []
     for j in _depth_first_order():  # the column order of the hierarchy written below
         if j == 0 or exact_positions:

@@ -11,18 +11,24 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import numpy as np
 
+from motiongpt.io.limits import LimitError, MotionLimits, current_limits
+from motiongpt.motion.constants import FPS
 from motiongpt.motion.skeleton import KIT21, SMPL22, Skeleton
 from motiongpt.utils import atomic_save_npy, atomic_write_json
 
-FPS = 20
+T = TypeVar("T")
 JSON_FORMAT = "motiongpt-joints"
 JSON_VERSION = 1
 FEATURE_DIMS = {263: SMPL22, 251: KIT21}  # HumanML3D and KIT-ML feature sizes -> skeleton
 JOINT_COUNTS = {SMPL22.num_joints: SMPL22, KIT21.num_joints: KIT21}
 MOTION_SUFFIXES = (".bvh", ".npy", ".json")
+MAX_ABS_VALUE = 1e5  # no coordinate (metres; KIT-ML millimetres) or feature value is larger in a real motion
+MIN_BODY_SIZE = 0.05  # metres: summed bone lengths of one frame below this are no body
+UNIT_PER_METRE = {SMPL22.name: 1.0, KIT21.name: 1000.0}  # KIT-ML joints are in millimetres
 
 
 class MotionFileError(ValueError):
@@ -30,12 +36,14 @@ class MotionFileError(ValueError):
 
 
 def check_joints(joints: np.ndarray, what: str = "joints") -> Skeleton:
-    """Validate a (T, J, 3) joint array (J = 22 SMPL or 21 KIT); returns its skeleton."""
+    """Validate a (T, J, 3) joint array (J = 22 SMPL or 21 KIT): finite, plausible, not degenerate."""
     joints = np.asarray(joints)
     if joints.ndim != 3 or joints.shape[-1] != 3 or joints.shape[1] not in JOINT_COUNTS:
         raise MotionFileError(f"{what}: expected shape (T, 22, 3) or (T, 21, 3), got {joints.shape}")
     _check_values(joints, what)
-    return JOINT_COUNTS[joints.shape[1]]
+    skeleton = JOINT_COUNTS[joints.shape[1]]
+    _check_not_degenerate(joints, skeleton, what)
+    return skeleton
 
 
 def check_features(features: np.ndarray, what: str = "features") -> Skeleton:
@@ -48,11 +56,38 @@ def check_features(features: np.ndarray, what: str = "features") -> Skeleton:
 
 
 def _check_values(array: np.ndarray, what: str) -> None:
-    """At least one frame, all values finite."""
+    """At least one frame, real floating-point values, all finite and within MAX_ABS_VALUE."""
     if array.shape[0] == 0:
         raise MotionFileError(f"{what}: no frames")
-    if not np.isfinite(array).all():
-        raise MotionFileError(f"{what}: contains NaN or infinite values")
+    _check_dtype(array.dtype, what)
+    with np.errstate(all="ignore"):
+        if not np.isfinite(array).all():
+            raise MotionFileError(f"{what}: contains NaN or infinite values")
+        largest = float(np.abs(array).max())
+    if largest > MAX_ABS_VALUE:
+        raise MotionFileError(f"{what}: a value of {largest:.3g} is beyond the plausible {MAX_ABS_VALUE:g} "
+                              "(metres / feature units)")
+
+
+def _check_dtype(dtype: np.dtype, what: str) -> None:
+    """Floating-point dtypes only: complex, integer, boolean, object and structured arrays are refused."""
+    if dtype.kind == "f":
+        return
+    kinds = {"c": "complex numbers", "i": "integers", "u": "unsigned integers", "b": "booleans",
+             "O": "Python objects"}
+    raise MotionFileError(f"{what}: dtype {dtype} holds {kinds.get(dtype.kind, 'non-numeric values')}; "
+                          "expected floating-point values (float32 or float64)")
+
+
+def _check_not_degenerate(joints: np.ndarray, skeleton: Skeleton, what: str) -> None:
+    """Every frame's bones must add up to at least MIN_BODY_SIZE (an all-zero pose is no body)."""
+    parents = np.asarray(skeleton.parents)
+    bones = joints[:, 1:].astype(np.float64) - joints[:, parents[1:]]
+    size = np.sqrt((bones ** 2).sum(-1)).sum(-1)  # (T,) total bone length
+    if size.min() < MIN_BODY_SIZE * UNIT_PER_METRE[skeleton.name]:
+        frame = int(np.argmin(size))
+        raise MotionFileError(f"{what}: frame {frame} is degenerate (all joints within "
+                              f"{size[frame]:.2g} of each other; an all-zero array?)")
 
 
 def save_joints_npy(path: str | Path, joints: np.ndarray) -> Path:
@@ -106,55 +141,108 @@ def save_bvh(path: str | Path, joints: np.ndarray, fps: int = FPS) -> Path:
     return Path(path)
 
 
-def features_to_joints_np(features: np.ndarray) -> np.ndarray:
-    """Raw features (T, D) -> joints (T, J, 3) through the exact inverse in motion.features."""
+def features_to_joints_np(features: np.ndarray, what: str = "features") -> np.ndarray:
+    """Raw features (T, D) -> joints (T, J, 3) through the exact inverse in motion.features (checked)."""
     from motiongpt.motion.features import features_to_joints
 
-    return np.asarray(features_to_joints(np.asarray(features, dtype=np.float32)), dtype=np.float32)
+    with np.errstate(all="ignore"):
+        joints = np.asarray(features_to_joints(np.asarray(features, dtype=np.float32)), dtype=np.float32)
+    check_joints(joints, f"{what} (decoded to joints)")
+    return joints
 
 
-def _has_batch_axis(array: np.ndarray) -> bool:
-    """True for (1, T, J, 3) joints or (1, T, D) features saved with a batch axis."""
-    if array.shape[:1] != (1,):
-        return False
-    return array.ndim == 4 or (array.ndim == 3 and array.shape[-1] != 3)
+def _drop_batch_axis(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """(1, T, J, 3) joints or (1, T, D) features saved with a batch axis -> the shape without it."""
+    if shape[:1] == (1,) and (len(shape) == 4 or (len(shape) == 3 and shape[-1] != 3)):
+        return shape[1:]
+    return shape
+
+
+def read_npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype]:
+    """(shape, dtype) from an .npy header without reading the data; MotionFileError for non-.npy files."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+        if not head:
+            raise MotionFileError(f"{path}: empty file, not a .npy array")
+        if head.startswith(b"PK"):
+            raise MotionFileError(f"{path}: a zip archive (an .npz renamed .npy?), not a .npy array")
+        f.seek(0)
+        try:
+            version = np.lib.format.read_magic(f)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read(f)
+        except (ValueError, EOFError) as e:
+            raise MotionFileError(f"{path}: not a readable .npy array ({e})") from None
+    return tuple(shape), dtype
 
 
 def _load_npy(path: Path) -> np.ndarray:
-    """A joints (T, J, 3) or features (T, D) .npy -> joints; a leading batch axis of size 1 is dropped."""
+    """A joints (T, J, 3) or features (T, D) .npy -> joints; header checked (dtype, shape, limits) first."""
+    shape, dtype = read_npy_header(path)
+    _check_dtype(dtype, f"{path}: array")
+    shape = _drop_batch_axis(shape)
+    if len(shape) == 3 and shape[1:] in ((22, 3), (21, 3)):
+        kind = "joints"
+    elif len(shape) == 2 and shape[1] in FEATURE_DIMS:
+        kind = "features"
+    else:
+        raise MotionFileError(f"{path}: expected joints (T, 22, 3) / (T, 21, 3) or features (T, 263) / (T, 251), "
+                              f"got shape {shape}")
+    _within_limits(lambda limits: limits.check_length(shape[0], FPS, f"{path}: {kind}"))
     try:
-        array = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as e:
+        array = np.load(path, allow_pickle=False).reshape(shape)
+    except (ValueError, OSError, EOFError) as e:
         raise MotionFileError(f"{path}: not a readable .npy array ({e})") from None
-    if _has_batch_axis(array):
-        array = array[0]
-    if not np.issubdtype(array.dtype, np.number):
-        raise MotionFileError(f"{path}: expected a numeric array, got dtype {array.dtype}")
-    if array.ndim == 3:
-        check_joints(array, str(path))
+    if kind == "joints":
+        check_joints(array, f"{path}: joints")
         return array.astype(np.float32)
-    if array.ndim == 2:
-        check_features(array, str(path))
-        return features_to_joints_np(array)
-    raise MotionFileError(
-        f"{path}: expected joints (T, 22, 3) / (T, 21, 3) or features (T, 263) / (T, 251), got shape {array.shape}"
-    )
+    check_features(array, f"{path}: features")
+    return features_to_joints_np(array, f"{path}: features")
+
+
+def _within_limits(check: Callable[[MotionLimits], T]) -> T:
+    """Run a check against the limits in force (its result back); LimitError becomes MotionFileError."""
+    try:
+        return check(current_limits())
+    except LimitError as e:
+        raise MotionFileError(str(e)) from None
+
+
+def _read_json(path: Path) -> object:
+    """Parsed JSON (one-line MotionFileError for bad encoding, syntax or absurd nesting)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise MotionFileError(f"{path}: not valid JSON ({e})") from None
+    except RecursionError:
+        raise MotionFileError(f"{path}: JSON nested too deeply") from None
+
+
+def _json_frames(frames: list, path: Path) -> np.ndarray:
+    """Field 'frames' -> a float32 (T, J, 3) array, refusing non-numbers (booleans, strings) and ragged lists."""
+    where = f"{path}: field 'frames'"
+    try:
+        array = np.asarray(frames)
+    except (TypeError, ValueError):
+        raise MotionFileError(f"{where}: not a (T, J, 3) list of numbers (ragged or mixed lists)") from None
+    if array.dtype.kind not in "fi" or array.ndim != 3:
+        raise MotionFileError(f"{where}: expected a (T, J, 3) list of numbers, got shape {array.shape} "
+                              f"of {array.dtype.kind!r}-kind values")
+    return array.astype(np.float32)
 
 
 def _load_json(path: Path) -> np.ndarray:
-    """A file written by `save_motion_json` -> joints (T, J, 3)."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise MotionFileError(f"{path}: not valid JSON ({e})") from None
+    """A file written by `save_motion_json` -> joints (T, J, 3) at 20 fps (fps and length checked first)."""
+    doc = _read_json(path)
     if not isinstance(doc, dict) or doc.get("format") != JSON_FORMAT or "frames" not in doc:
         raise MotionFileError(f"{path}: not a {JSON_FORMAT} JSON file (needs 'format' and 'frames')")
-    try:
-        joints = np.asarray(doc["frames"], dtype=np.float32)
-    except (TypeError, ValueError) as e:
-        raise MotionFileError(f"{path}: field 'frames' is not a (T, J, 3) list of numbers ({e})") from None
+    frames = doc["frames"]
+    if not isinstance(frames, list):
+        raise MotionFileError(f"{path}: field 'frames': expected a list of frames, got {type(frames).__name__}")
+    fps = _within_limits(lambda limits: limits.check_rate(doc.get("fps", FPS), f"{path}: field 'fps'"))
+    _within_limits(lambda limits: limits.check_length(len(frames), fps, f"{path}: field 'frames'"))
+    joints = _json_frames(frames, path)
     check_joints(joints, f"{path}: field 'frames'")
-    fps = doc.get("fps", FPS)
     if fps != FPS:
         from motiongpt.io.retarget import resample
 
@@ -178,13 +266,15 @@ def load_motion(path: str | Path) -> np.ndarray:
     """Any motion file -> joints (T, J, 3) metres, Y up, 20 fps (J = 22; 21 for KIT-ML features/joints).
 
     Accepts .bvh (retargeted to SMPL-22), joints .npy (T, 22, 3), features .npy (T, 263) or (T, 251), and
-    the JSON written by `save_motion_json`. Raises MotionFileError naming the file and the problem.
+    the JSON written by `save_motion_json`. Raises MotionFileError naming the file and the problem; size,
+    length and frame rate are checked against `motiongpt.io.limits.current_limits()` before any allocation.
     """
     path = Path(path)
     if not path.exists():
         raise MotionFileError(f"{path}: no such file")
     if not path.is_file():
         raise MotionFileError(f"{path}: not a file")
+    _within_limits(lambda limits: limits.check_file_size(path))
     suffix = path.suffix.lower()
     if suffix == ".npy":
         return _load_npy(path)

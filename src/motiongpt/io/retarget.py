@@ -56,6 +56,7 @@ from typing import Union
 import numpy as np
 
 from motiongpt.io.bvh import BVHError, BVHMotion, read_bvh, resample_indices
+from motiongpt.motion.constants import FPS
 from motiongpt.motion.skeleton import SMPL22
 from motiongpt.utils import atomic_save_npy
 
@@ -178,7 +179,7 @@ def _place(recipe: Recipe, src: dict[str, np.ndarray]) -> np.ndarray:
     return src[a] + t * (src[b] - src[a])
 
 
-def bvh_to_smpl22(path_or_motion: "str | os.PathLike | BVHMotion", fps: float = 20.0) -> np.ndarray:
+def bvh_to_smpl22(path_or_motion: "str | os.PathLike | BVHMotion", fps: float = FPS) -> np.ndarray:
     """A CMU, Bandai or SMPL-22 (`write_bvh`) BVH file (or parsed motion) -> SMPL-22 joints (T, 22, 3) float32, metres, Y up, at `fps`."""
     motion = path_or_motion if isinstance(path_or_motion, BVHMotion) else read_bvh(path_or_motion)
     rig = detect_rig(motion)
@@ -195,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Retarget a CMU, Bandai or SMPL-22 BVH file to SMPL-22 joint positions.")
     parser.add_argument("bvh", type=Path, help="input BVH file (CMU 31-joint or Bandai 22-joint skeleton)")
     parser.add_argument("out", type=Path, help="output .npy, (T, 22, 3) float32 metres, Y up")
-    parser.add_argument("--fps", type=float, default=20.0, help="output frame rate (default 20, HumanML3D)")
+    parser.add_argument("--fps", type=float, default=float(FPS), help="output frame rate (default %(default)s, HumanML3D)")
     args = parser.parse_args(argv)
     try:
         joints = bvh_to_smpl22(args.bvh, fps=args.fps)

@@ -1,8 +1,12 @@
 """Training data of the LM stages: captions of a HumanML3D-layout directory + cached motion token ids.
 
 Token ids come from `motiongpt tokenize` (`<tokens>/<id>.npy`, shape (N,) or (R, N) for R variants; the motion
-tokenizer stays frozen). Each draw picks a caption, a task among the stage's tasks (those the sample can
-serve) and a phrasing, all from Python's `random` state, which the training engine seeds per sample::
+tokenizer stays frozen). The tasks of each stage are those `templates.json` declares for it (`STAGE_TASKS`).
+Each motion's root track (x, z, yaw per frame, integrated once at load time from `new_joint_vecs`) lets cut
+functions tell where one part of the motion stands relative to another (the in-between end-clip offset).
+Each draw picks a caption, a task among the stage's tasks (those the sample can serve, by declared weight), a
+second motion for follow-up turns and a phrasing, all from Python's `random` state, which the training engine
+seeds per sample::
 
     ds = LMDataset("data/bandai", "data/bandai/tokens/vq_cpu", "train", tasks_for(INSTRUCT_TASKS), vocab)
     ex = ds[0]                                   # LMExample(input_ids (S,), target_ids (L,), task)
@@ -21,26 +25,26 @@ import torch
 from torch.utils.data import Dataset
 
 from motiongpt.data.layout import FEATURES_DIR, Caption, MotionDir
-from motiongpt.lm.templates import LMExample, LMSample, Task, build_example
+from motiongpt.lm.templates import STAGES, LMExample, LMSample, Task, build_example, stage_tasks
 from motiongpt.lm.vocab import MotionVocab
+from motiongpt.motion.trajectory import root_track
 
 log = logging.getLogger(__name__)
 
-PRETRAIN_TASKS = ("pretrain_t2m", "pretrain_m2t", "pretrain_span")
-INSTRUCT_TASKS = ("t2m", "t2m_frames", "t2m_seconds", "t2m_length_only", "t2m_unconditional", "m2t", "m2t_length",
-                  "m2t_frames", "m2t_seconds", "t2t_length", "t2t_caption", "t2t_random", "m2m_predict",
-                  "m2m_inbetween")
-STAGE_TASKS = {"pretrain": PRETRAIN_TASKS, "instruct": INSTRUCT_TASKS}
+STAGE_TASKS = {stage: stage_tasks(stage) for stage in STAGES}  # declared in templates.json
+PRETRAIN_TASKS = STAGE_TASKS["pretrain"]
+INSTRUCT_TASKS = STAGE_TASKS["instruct"]
 
 
 @dataclass
 class MotionItem:
-    """One motion of the split: its captions, cached codes (R, N) and real length in frames."""
+    """One motion of the split: its captions, cached codes (R, N), real length in frames and root track."""
 
     motion_id: str
     captions: list[Caption]
     codes: np.ndarray  # (R, N) int
     frames: int
+    track: np.ndarray | None = None  # (frames, 3) root x, z, yaw (None when the features are unusable)
 
 
 def load_codes(path: Path, codebook_size: int) -> np.ndarray:
@@ -60,18 +64,22 @@ def load_codes(path: Path, codebook_size: int) -> np.ndarray:
 
 def load_items(root: str | os.PathLike, tokens_dir: str | os.PathLike, split: str, codebook_size: int
                ) -> list[MotionItem]:
-    """Motions of `split` that have cached tokens (missing ones are counted and logged)."""
+    """Motions of `split` that have cached tokens (missing ones are counted and logged).
+
+    `split` may join several split lists with '+', e.g. "train+train_composed".
+    """
     mdir, tokens_dir = MotionDir(root), Path(tokens_dir)
     if not tokens_dir.is_dir():
         raise FileNotFoundError(f"{tokens_dir}: token cache not found (run `motiongpt tokenize` first)")
     items, missing = [], 0
-    for mid in mdir.ids(split):
+    for mid in [i for name in split.split("+") for i in mdir.ids(name)]:
         path = tokens_dir / f"{mid}.npy"
         if not path.is_file():
             missing += 1
             continue
-        frames = int(np.load(mdir.root / FEATURES_DIR / f"{mid}.npy", mmap_mode="r").shape[0])
-        items.append(MotionItem(mid, mdir.captions(mid), load_codes(path, codebook_size), frames))
+        features = np.load(mdir.root / FEATURES_DIR / f"{mid}.npy")
+        items.append(MotionItem(mid, mdir.captions(mid), load_codes(path, codebook_size), int(features.shape[0]),
+                                track_of(features)))
     if missing:
         log.warning("%s: %d of %d %s motions have no cached tokens and are skipped", tokens_dir, missing,
                     missing + len(items), split)
@@ -80,15 +88,26 @@ def load_items(root: str | os.PathLike, tokens_dir: str | os.PathLike, split: st
     return items
 
 
+def track_of(features: np.ndarray) -> np.ndarray | None:
+    """Root track (T, 3) float32 of raw features (T, D), None for features without a usable root."""
+    if features.ndim != 2 or len(features) < 2 or not np.isfinite(features).all():
+        return None
+    try:
+        return root_track(features).astype(np.float32)
+    except (KeyError, ValueError):
+        return None
+
+
 def sample_of(item: MotionItem, rng: random.Random, frames_per_token: int = 4) -> LMSample:
-    """A random caption of `item` with its (cropped, for sub-range captions) codes and frame count."""
+    """A random caption of `item` with its (cropped, for sub-range captions) codes, frame count and root track."""
     caption = rng.choice(item.captions)
     codes = item.codes[rng.randrange(len(item.codes))]
     first, last = caption.frame_range(item.frames)
     if not caption.whole and last - first >= frames_per_token:
         codes = codes[first // frames_per_token:last // frames_per_token]
-        return LMSample(torch.from_numpy(codes.astype(np.int64)), last - first, caption.text)
-    return LMSample(torch.from_numpy(codes.astype(np.int64)), item.frames, caption.text)
+        track = item.track[first:last] if item.track is not None else None
+        return LMSample(torch.from_numpy(codes.astype(np.int64)), last - first, caption.text, track)
+    return LMSample(torch.from_numpy(codes.astype(np.int64)), item.frames, caption.text, item.track)
 
 
 class LMDataset(Dataset):
@@ -101,6 +120,7 @@ class LMDataset(Dataset):
         self.items = items if items is not None else load_items(root, tokens_dir, split, vocab.codebook_size)
         self.tasks = list(tasks)
         self.vocab = vocab
+        self.needs_other = any("other" in t.needs for t in self.tasks)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -108,11 +128,15 @@ class LMDataset(Dataset):
     def example(self, index: int, rng: random.Random) -> LMExample:
         """The example of motion `index` drawn with `rng`."""
         sample = sample_of(self.items[index], rng)
-        usable = [t for t in self.tasks if len(sample.codes) >= t.min_motion_tokens]
+        if self.needs_other and len(self.items) > 1:
+            other = rng.randrange(len(self.items) - 1)
+            sample.other = sample_of(self.items[other + (other >= index)], rng)
+        usable = [t for t in self.tasks if t.serves(sample)]
         if not usable:
-            raise ValueError(f"motion {self.items[index].motion_id}: too short ({len(sample.codes)} tokens) for "
-                             f"tasks {[t.name for t in self.tasks]}")
-        return build_example(rng.choice(usable), sample, self.vocab, rng)
+            raise ValueError(f"motion {self.items[index].motion_id}: cannot serve any of the tasks "
+                             f"{[t.name for t in self.tasks]} ({self.tasks[0].unmet(sample)})")
+        task = rng.choices(usable, weights=[t.weight for t in usable])[0]
+        return build_example(task, sample, self.vocab, rng)
 
     def __getitem__(self, index: int) -> LMExample:
         return self.example(index, random.Random(random.getrandbits(64)))

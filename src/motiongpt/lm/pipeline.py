@@ -7,6 +7,12 @@
     [cap] = pipe.motion_to_text(["clip.bvh"])                      # features (T,263), joints (T,22,3) or paths
     pipe.predict([prefix], lengths=[160]); pipe.inbetween([start], [end], lengths=[120])
     pipe.chat(["Describe <Motion_Placeholder> please"], motions=[joints])
+    pipe.converse([ChatTurn("user", "show me a person waving"), ChatTurn("assistant", "", res.features),
+                   ChatTurn("user", "describe what you made")])   # -> one MotionResult (text and/or motion)
+    pipe.run("m2t", [Fields(motions={MOTION: codes})])           # any declared task, by name
+
+Each public method is a thin call of `run`, which renders the first phrasing of the declared task
+(`templates.json`) that the given fields can fill and decodes in that task's output mode.
 
 Every method takes lists and returns one `MotionResult` per output (text-major: `num_samples` results per
 text). A malformed generation gives `ok=False` with an `error` message instead of an array; bad input raises
@@ -24,11 +30,31 @@ import torch
 
 from motiongpt.lm.generation import GenerationError, parse_chat, parse_motion, parse_text
 from motiongpt.lm.model import MotionLM
-from motiongpt.lm.templates import MOTION, PREFIX, SUFFIX, Fields, Task, load_tasks, render
-from motiongpt.utils import pick_device
+from motiongpt.lm.templates import (CONVERSATION, MOTION, PREFIX, SUFFIX, Fields, Task, Turn, load_tasks, render,
+                                    select_task)
+from motiongpt.motion.trajectory import RootOffset, blend_root_to_target, joints_offset
+from motiongpt.utils import atomic_dir, pick_device
 
 MotionInput = Union[np.ndarray, torch.Tensor, str, os.PathLike]
-__all__ = ["GenerationError", "MotionResult", "Pipeline"]
+__all__ = ["ChatTurn", "GenerationError", "MotionResult", "Pipeline", "RootOffset"]
+# Which declared task serves each public method: the first one whose first phrasing the given fields fill.
+T2M_TASKS = ("t2m_frames", "t2m", "t2m_length_only", "t2m_unconditional")
+M2T_TASKS = ("m2t",)
+PREDICT_TASKS = ("m2m_predict_text", "m2m_predict")
+INBETWEEN_TASKS = ("m2m_inbetween_text", "m2m_inbetween_at", "m2m_inbetween")
+CHAT_TASKS = ("chat",)
+ROLES = ("user", "assistant")
+DEFAULT_CONTEXT = 512  # prompt tokens when the backbone config states no limit
+REPLY_TEXT_TOKENS = 64
+
+
+@dataclass
+class ChatTurn:
+    """One turn of a conversation: who speaks, what they say and (optionally) a motion (features or joints)."""
+
+    role: str  # "user" | "assistant"
+    text: str
+    motion: np.ndarray | torch.Tensor | None = None
 
 
 @dataclass
@@ -46,10 +72,6 @@ class MotionResult:
     def frames(self) -> int:
         """Number of motion frames (0 without a motion)."""
         return 0 if self.features is None else int(self.features.shape[0])
-
-
-def _failed(message: str) -> MotionResult:
-    return MotionResult(ok=False, error=message)
 
 
 class Pipeline:
@@ -85,12 +107,9 @@ class Pipeline:
     def save_pretrained(self, path: str | os.PathLike, evaluator_dir: str | os.PathLike | None = None) -> Path:
         """Write `<path>/lm`, `<path>/tokenizer` (+ a copy of the evaluator) atomically: built beside, then swapped."""
         import shutil
-        import tempfile
 
         root = Path(path)
-        root.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}."))
-        try:
+        with atomic_dir(root) as staging:
             self.lm.save_pretrained(staging / "lm")
             self.tokenizer.save_pretrained(staging / "tokenizer")
             source = Path(evaluator_dir) if evaluator_dir is not None else self.evaluator_dir
@@ -98,13 +117,6 @@ class Pipeline:
                 shutil.copytree(source, staging / "evaluator")
             for extra in root.glob("*.md") if root.is_dir() else ():  # keep the model card
                 shutil.copy2(extra, staging / extra.name)
-            old = root.with_name(f".{root.name}.old")
-            if root.exists():
-                root.rename(old)
-            staging.rename(root)
-            shutil.rmtree(old, ignore_errors=True)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
         return root
 
     # --- motion conversion -----------------------------------------------------------------------------------
@@ -176,34 +188,76 @@ class Pipeline:
         return n
 
     # --- generation core -------------------------------------------------------------------------------------
-    def _prompt(self, task: str, fields: Fields) -> torch.Tensor:
-        """LM ids of the canonical (first) phrasing of `task`."""
-        return render(self.tasks[task].inputs[0], fields, self.vocab, where=f"task {task}")
+    def run(self, tasks: str | Sequence[str], fields: Sequence[Fields], tokens: Sequence[int | None] | None = None,
+            num_samples: int = 1, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
+            seed: int | None = None) -> list[MotionResult]:
+        """Generate for each `fields` with the first of `tasks` it can fill (its first phrasing, its output mode).
 
-    def _generate_motions(self, prompts: list[torch.Tensor], counts: list[int | None], sampling: dict,
-                          num_samples: int = 1) -> list[torch.Tensor | str]:
-        """Codebook ids per (prompt, sample), or an error message for malformed generations."""
-        prompts = [p for p in prompts for _ in range(num_samples)]
-        counts = [c for c in counts for _ in range(num_samples)]
-        gen = self.lm.generate(prompts, ["motion"] * len(prompts), counts, **sampling)
-        out: list[torch.Tensor | str] = []
-        for ids in gen:
-            try:
-                out.append(parse_motion(ids, self.vocab))
-            except GenerationError as err:
-                out.append(str(err))
+        `tokens`: motion tokens to generate per item (None: the model decides). Motion answers are framed by the
+        given parts of the task's cut (prefix / suffix) and, with an end-clip offset, blended to arrive there.
+        Result i*num_samples+j; a malformed generation gives `ok=False` with its error.
+        """
+        candidates = [tasks] if isinstance(tasks, str) else list(tasks)
+        fields = list(fields)
+        counts = _per_item(tokens, len(fields), "tokens")
+        chosen = [select_task(candidates, f, self.tasks) for f in fields]
+        prompts = [render(t.inputs[0], f, self.vocab, where=f"task {t.name}") for t, f in zip(chosen, fields)]
+        rep = [i for i in range(len(fields)) for _ in range(num_samples)]
+        gen = self.lm.generate([prompts[i] for i in rep], [chosen[i].output for i in rep], [counts[i] for i in rep],
+                               temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)
+        return self._answers([chosen[i] for i in rep], [fields[i] for i in rep], gen)
+
+    def _answers(self, tasks: Sequence[Task], fields: Sequence[Fields], gen: Sequence[torch.Tensor]
+                 ) -> list[MotionResult]:
+        """Parse each generation by its task's output mode, decode all motions in one batch, blend roots."""
+        parsed = [self._parse(t.output, ids) for t, ids in zip(tasks, gen)]
+        wholes = {i: self._whole(t, f, None if isinstance(p, str) else p[1])
+                  for i, (t, f, p) in enumerate(zip(tasks, fields, parsed))}
+        wholes = {i: w for i, w in wholes.items() if w is not None}
+        decoded = dict(zip(wholes, self.decode([torch.cat(w) for w in wholes.values()])))
+        out = []
+        for i, (task, f, p) in enumerate(zip(tasks, fields, parsed)):
+            if isinstance(p, str):  # a failed motion answer carries no motion; a failed caption keeps its input
+                out.append(decoded[i] if i in decoded and task.output == "text" else MotionResult())
+                out[-1].ok, out[-1].error = False, p
+                continue
+            result = decoded.get(i, MotionResult())
+            result.text = f.caption if task.output == "motion" else p[0]
+            if i in decoded and f.offset is not None and task.cutter.anchor is not None:
+                self._land(result, task, wholes[i], f.offset)
+            out.append(result)
         return out
 
-    def _results(self, codes: list[torch.Tensor | str], prefixes: Sequence[torch.Tensor] | None = None,
-                 suffixes: Sequence[torch.Tensor] | None = None) -> list[MotionResult]:
-        """Decode the good generations (optionally framed by given prefix / suffix codes), keep errors typed."""
-        full: dict[int, torch.Tensor] = {}
-        for i, c in enumerate(codes):
-            if isinstance(c, torch.Tensor):
-                parts = [prefixes[i] if prefixes else None, c, suffixes[i] if suffixes else None]
-                full[i] = torch.cat([p for p in parts if p is not None])
-        decoded = dict(zip(full, self.decode(list(full.values()))))
-        return [decoded[i] if i in decoded else _failed(str(c)) for i, c in enumerate(codes)]
+    def _parse(self, mode: str, ids: torch.Tensor) -> tuple[str | None, torch.Tensor | None] | str:
+        """(text, codebook ids) of one generation in `mode`, or the error message."""
+        try:
+            if mode == "motion":
+                return None, parse_motion(ids, self.vocab)
+            if mode == "text":
+                return parse_text(ids, self.vocab), None
+            text, codes = parse_chat(ids, self.vocab)
+        except GenerationError as err:
+            return str(err)
+        return (text, codes) if text or codes is not None else "the model produced an empty reply"
+
+    @staticmethod
+    def _whole(task: Task, fields: Fields, generated: torch.Tensor | None) -> list[torch.Tensor] | None:
+        """Parts of the complete motion in the cut's order (generated part in the answer's slot), None if absent."""
+        slot = task.output_slot if generated is not None else None
+        parts = [generated if s == slot else fields.motions.get(s) for s in task.cutter.whole]
+        if all(p is not None for p in parts):
+            return list(parts)
+        return [generated] if generated is not None else None
+
+    def _land(self, result: MotionResult, task: Task, parts: list[torch.Tensor], offset: RootOffset) -> None:
+        """Blend the root of the generated gap so the part after the anchor seam starts at `offset`."""
+        from motiongpt.motion.features import features_to_joints
+
+        first, second = (task.cutter.whole.index(s) for s in task.cutter.anchor)
+        starts = np.cumsum([0] + [len(p) for p in parts]) * self.frames_per_token
+        a, b = int(starts[first + 1]) - 1, int(starts[second])
+        result.features = blend_root_to_target(result.features, a, b, offset)
+        result.joints = features_to_joints(result.features)
 
     # --- public tasks ----------------------------------------------------------------------------------------
     def text_to_motion(self, texts: Sequence[str] | str, lengths: Sequence[int | None] | int | None = None,
@@ -212,17 +266,9 @@ class Pipeline:
         """Motions for captions; `lengths` in frames (None: the model decides). Result i*num_samples+j."""
         texts = [texts] if isinstance(texts, str) else list(texts)
         frames = _per_item(lengths, len(texts), "lengths")
-        prompts, counts = [], []
-        for i, (text, n) in enumerate(zip(texts, frames)):
-            text = text.strip()
-            if n is None:
-                task = "t2m" if text else "t2m_unconditional"
-            else:
-                task = "t2m_frames" if text else "t2m_length_only"
-            prompts.append(self._prompt(task, Fields(caption=text or None, frames=n)))
-            counts.append(None if n is None else self.frames_to_tokens(n, f"lengths[{i}]"))
-        sampling = dict(temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)
-        results = self._results(self._generate_motions(prompts, counts, sampling, num_samples))
+        fields = [Fields(caption=t.strip() or None, frames=n) for t, n in zip(texts, frames)]
+        tokens = [None if n is None else self.frames_to_tokens(n, f"lengths[{i}]") for i, n in enumerate(frames)]
+        results = self.run(T2M_TASKS, fields, tokens, num_samples, temperature, top_k, top_p, seed)
         for i, r in enumerate(results):
             r.text = texts[i // num_samples]
         return results
@@ -230,79 +276,91 @@ class Pipeline:
     def motion_to_text(self, motions: Sequence[MotionInput], temperature: float = 0.0, top_k: int | None = None,
                        top_p: float | None = None, seed: int | None = None) -> list[MotionResult]:
         """Captions of motions (greedy by default); each result also carries the input motion."""
-        codes = self.encode(list(motions))
-        prompts = [self._prompt("m2t", Fields(motions={MOTION: c})) for c in codes]
-        gen = self.lm.generate(prompts, ["text"] * len(prompts), [None] * len(prompts), temperature=temperature,
-                               top_k=top_k, top_p=top_p, seed=seed)
-        results = self.decode(codes)
-        for r, ids in zip(results, gen):
-            try:
-                r.text = parse_text(ids, self.vocab)
-            except GenerationError as err:
-                r.ok, r.error = False, str(err)
-        return results
+        fields = [Fields(motions={MOTION: c}) for c in self.encode(list(motions))]
+        return self.run(M2T_TASKS, fields, None, 1, temperature, top_k, top_p, seed)
 
     def predict(self, prefixes: Sequence[MotionInput], lengths: Sequence[int] | int, temperature: float = 1.0,
-                top_k: int | None = None, top_p: float | None = None, seed: int | None = None
-                ) -> list[MotionResult]:
-        """Continue each prefix motion to `lengths` frames in total (prefix included)."""
+                top_k: int | None = None, top_p: float | None = None, seed: int | None = None,
+                texts: Sequence[str | None] | None = None) -> list[MotionResult]:
+        """Continue each prefix motion to `lengths` frames in total (prefix included), optionally as `texts` say."""
         codes = self.encode(list(prefixes))
         totals = _per_item(lengths, len(codes), "lengths")
-        prompts, counts = [], []
-        for i, (c, total) in enumerate(zip(codes, totals)):
-            rest = self._remaining(total, len(c), f"lengths[{i}]")
-            prompts.append(self._prompt("m2m_predict", Fields(motions={PREFIX: c})))
-            counts.append(rest)
-        sampling = dict(temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)
-        return self._results(self._generate_motions(prompts, counts, sampling), prefixes=codes)
+        captions = _per_item(texts, len(codes), "texts")
+        tokens = [self._remaining(n, len(c), f"lengths[{i}]") for i, (c, n) in enumerate(zip(codes, totals))]
+        fields = [Fields(caption=t or None, motions={PREFIX: c}) for c, t in zip(codes, captions)]
+        return self.run(PREDICT_TASKS, fields, tokens, 1, temperature, top_k, top_p, seed)
 
     def inbetween(self, starts: Sequence[MotionInput], ends: Sequence[MotionInput], lengths: Sequence[int] | int,
                   temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
-                  seed: int | None = None) -> list[MotionResult]:
-        """Fill the motion between each start and end clip; `lengths` is the total in frames (clips included)."""
+                  seed: int | None = None, texts: Sequence[str | None] | None = None,
+                  offsets: Sequence[RootOffset | None] | None = None) -> list[MotionResult]:
+        """Fill the motion between each start and end clip; `lengths` is the total in frames (clips included).
+
+        `offsets`: where each end clip starts seen from the end of its start clip (`motion.trajectory.RootOffset`);
+        when None and both clips are joints (T, J, 3) in one world frame, it is read from them. With an offset
+        the model is told it and the generated root is blended to arrive there. `texts`: what happens in the gap.
+        """
         if len(starts) != len(ends):
             raise ValueError(f"inbetween: {len(starts)} start clips but {len(ends)} end clips")
         codes = self.encode(list(starts) + list(ends))
         heads, tails = codes[:len(starts)], codes[len(starts):]
         totals = _per_item(lengths, len(heads), "lengths")
-        prompts, counts = [], []
-        for i, (h, t, total) in enumerate(zip(heads, tails, totals)):
-            counts.append(self._remaining(total, len(h) + len(t), f"lengths[{i}]"))
-            prompts.append(self._prompt("m2m_inbetween", Fields(motions={PREFIX: h, SUFFIX: t})))
-        sampling = dict(temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)
-        return self._results(self._generate_motions(prompts, counts, sampling), prefixes=heads, suffixes=tails)
+        captions = _per_item(texts, len(heads), "texts")
+        places = [o if o is not None else _joints_offset(s, e) for s, e, o in
+                  zip(starts, ends, _per_item(offsets, len(heads), "offsets"))]
+        tokens = [self._remaining(n, len(h) + len(t), f"lengths[{i}]")
+                  for i, (h, t, n) in enumerate(zip(heads, tails, totals))]
+        fields = [Fields(caption=c or None, motions={PREFIX: h, SUFFIX: t}, offset=o)
+                  for h, t, c, o in zip(heads, tails, captions, places)]
+        return self.run(INBETWEEN_TASKS, fields, tokens, 1, temperature, top_k, top_p, seed)
 
     def chat(self, messages: Sequence[str] | str, motions: Sequence[MotionInput | None] | None = None,
              temperature: float = 0.0, top_k: int | None = None, top_p: float | None = None,
              seed: int | None = None) -> list[MotionResult]:
-        """Free-form instructions; a given motion fills `<Motion_Placeholder>` (or is appended). Text and/or motion."""
+        """Single-turn messages; a given motion fills `<Motion_Placeholder>` (or is appended). Text and/or motion."""
         messages = [messages] if isinstance(messages, str) else list(messages)
         given = list(motions) if motions is not None else [None] * len(messages)
         if len(given) != len(messages):
             raise ValueError(f"chat: {len(messages)} messages but {len(given)} motions")
         present = [i for i, m in enumerate(given) if m is not None]
         codes = dict(zip(present, self.encode([given[i] for i in present])))
-        prompts = []
-        for i, msg in enumerate(messages):
-            if i in codes and MOTION not in msg:
-                msg = f"{msg.strip()} {MOTION}"
-            fields = Fields(motions={MOTION: codes[i]} if i in codes else {})
-            prompts.append(render(msg, fields, self.vocab, where=f"messages[{i}]"))
-        gen = self.lm.generate(prompts, ["chat"] * len(prompts), [None] * len(prompts), temperature=temperature,
-                               top_k=top_k, top_p=top_p, seed=seed)
-        return [self._chat_result(ids) for ids in gen]
+        fields = [Fields(turns=(Turn("user", m, codes.get(i)),)) for i, m in enumerate(messages)]
+        return self.run(CHAT_TASKS, fields, None, 1, temperature, top_k, top_p, seed)
 
-    def _chat_result(self, ids: torch.Tensor) -> MotionResult:
-        """Text and (optional) decoded motion of one chat reply."""
-        try:
-            text, motion = parse_chat(ids, self.vocab)
-        except GenerationError as err:
-            return _failed(str(err))
-        result = self.decode([motion])[0] if motion is not None else MotionResult()
-        result.text = text
-        if not text and motion is None:
-            result.ok, result.error = False, "the model produced an empty reply"
-        return result
+    def converse(self, turns: Sequence["ChatTurn"], temperature: float = 0.0, top_k: int | None = None,
+                 top_p: float | None = None, seed: int | None = None) -> MotionResult:
+        """The assistant's reply (text and/or motion) to a conversation that ends with a user turn.
+
+        Earlier turns keep their text and motion tokens, so "make it slower" or "describe what you made" refer to
+        the last motion. Oldest turns are dropped first to fit the backbone's context; the final turn and the
+        last turn with a motion are always kept.
+        """
+        turns = list(turns)
+        if not turns or turns[-1].role != "user":
+            raise ValueError("converse: turns must end with a user turn")
+        bad = [i for i, t in enumerate(turns) if t.role not in ROLES]
+        if bad:
+            raise ValueError(f"converse: turns[{bad[0]}].role must be one of {ROLES}, got {turns[bad[0]].role!r}")
+        with_motion = [i for i, t in enumerate(turns) if t.motion is not None]
+        codes = dict(zip(with_motion, self.encode([turns[i].motion for i in with_motion])))
+        rendered = [Turn(t.role, t.text, codes.get(i)) for i, t in enumerate(turns)]
+        keep = self._fit_history(rendered, with_motion[-1] if with_motion else None)
+        return self.run(CHAT_TASKS, [Fields(turns=tuple(keep))], None, 1, temperature, top_k, top_p, seed)[0]
+
+    def _fit_history(self, turns: list[Turn], last_motion: int | None) -> list[Turn]:
+        """Turns without the oldest ones (never the final turn or the last turn with a motion) that fit the context."""
+        budget = self.context_tokens()
+        keep = list(range(len(turns)))
+        droppable = [i for i in keep[:-1] if i != last_motion]
+        while droppable and len(render(CONVERSATION, Fields(turns=tuple(turns[i] for i in keep)), self.vocab)) > budget:
+            keep.remove(droppable.pop(0))
+        return [turns[i] for i in keep]
+
+    def context_tokens(self) -> int:
+        """Prompt tokens the backbone holds (causal models keep room for the longest reply)."""
+        cfg = self.lm.backbone.config
+        limit = getattr(cfg, "n_positions", None) or getattr(cfg, "max_position_embeddings", None) or DEFAULT_CONTEXT
+        return int(limit) - (self.lm.max_motion_tokens + REPLY_TEXT_TOKENS if self.lm.causal else 0)
 
     def _remaining(self, total_frames: int, given_tokens: int, where: str) -> int:
         """Tokens to generate so that given + generated tokens make `total_frames`."""
@@ -311,6 +369,15 @@ class Pipeline:
             raise ValueError(f"{where}: {total_frames} frames leave nothing to generate after the "
                              f"{given_tokens * self.frames_per_token} given frames")
         return min(rest, self.lm.max_motion_tokens)
+
+
+def _joints_offset(start: MotionInput, end: MotionInput) -> RootOffset | None:
+    """Offset of the end clip from joints (T, J, 3) of both clips in one world frame; None for other inputs."""
+    arrays = [np.asarray(m.detach().cpu() if isinstance(m, torch.Tensor) else m) if not isinstance(m, (str, os.PathLike))
+              else None for m in (start, end)]
+    if any(a is None or a.ndim != 3 or a.shape[-1] != 3 for a in arrays):
+        return None
+    return joints_offset(arrays[0], arrays[1])
 
 
 def _per_item(values: Sequence | int | None, n: int, name: str) -> list:

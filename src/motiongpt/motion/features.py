@@ -52,7 +52,7 @@ import torch
 from scipy.ndimage import gaussian_filter1d
 
 from motiongpt.motion.quaternion import qbetween, qinv, qmul, qrot, quat_to_cont6d, yrot_quat
-from motiongpt.motion.skeleton import KIT21, SKELETONS, SMPL22, Skeleton
+from motiongpt.motion.skeleton import KIT21, SKELETONS, SMPL22, Skeleton, check_joints
 
 Array = TypeVar("Array", np.ndarray, torch.Tensor)
 
@@ -214,19 +214,6 @@ def layout_for_skeleton(skeleton: Skeleton) -> FeatureLayout:
 # joints -> features
 
 
-def _check_joints(joints: np.ndarray, skeleton: Skeleton) -> np.ndarray:
-    """Validate joints (T, J, 3) for `skeleton`; return them as float64."""
-    joints = np.asarray(joints)
-    j = skeleton.num_joints
-    if joints.ndim != 3 or joints.shape[1:] != (j, 3):
-        raise ValueError(f"joints: expected shape (T, {j}, 3) for {skeleton.name}, got {joints.shape}")
-    if joints.shape[0] < 2:
-        raise ValueError(f"joints: need at least 2 frames to compute velocities, got {joints.shape[0]}")
-    if not np.isfinite(joints).all():
-        raise ValueError("joints: contain NaN or infinite values")
-    return joints.astype(np.float64)
-
-
 def bone_lengths(joints: np.ndarray, skeleton: Skeleton) -> np.ndarray:
     """Length of the bone ending at every joint, (..., J, 3) -> (..., J) (0 for the root)."""
     parents = skeleton.parents.copy()
@@ -279,7 +266,7 @@ def canonical_joints(
     joints: np.ndarray, skeleton: Skeleton = SMPL22, *, retarget: bool = True, reference: np.ndarray | None = None
 ) -> np.ndarray:
     """Joints (T, J, 3) as `joints_to_features` sees them: retargeted (optional) then placed (float64)."""
-    positions = _check_joints(joints, skeleton)
+    positions = check_joints(joints, skeleton, min_frames=2)  # velocities need 2 frames
     if retarget:
         positions = uniform_skeleton(positions, skeleton, _reference_for(skeleton, reference))
     return place_joints(positions, skeleton)

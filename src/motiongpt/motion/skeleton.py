@@ -99,3 +99,20 @@ KIT21 = Skeleton(
 )
 
 SKELETONS = {s.name: s for s in (SMPL22, KIT21)}
+
+
+def check_joints(joints: np.ndarray, skeleton: Skeleton, what: str = "joints", min_frames: int = 1) -> np.ndarray:
+    """Joint positions (T, J, 3) for `skeleton` with at least `min_frames` frames, all finite, as float64.
+
+    The one shape/finiteness check shared by the feature extractor and the BVH and glTF writers; errors are
+    one `ValueError` line starting with `what`.
+    """
+    joints = np.asarray(joints)
+    j = skeleton.num_joints
+    if joints.ndim != 3 or joints.shape[1:] != (j, 3):
+        raise ValueError(f"{what}: expected shape (T, {j}, 3) for {skeleton.name}, got {joints.shape}")
+    if joints.shape[0] < min_frames:
+        raise ValueError(f"{what}: need at least {min_frames} frames, got shape {joints.shape}")
+    if not np.issubdtype(joints.dtype, np.number) or np.iscomplexobj(joints) or not np.isfinite(joints).all():
+        raise ValueError(f"{what}: joint positions must be finite real numbers (NaN, infinite or complex found)")
+    return joints.astype(np.float64)

@@ -19,7 +19,7 @@ import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import matplotlib
 
@@ -31,7 +31,9 @@ from matplotlib.figure import Figure  # noqa: E402
 from mpl_toolkits.mplot3d import Axes3D  # noqa: E402
 from mpl_toolkits.mplot3d.art3d import Line3D, Line3DCollection  # noqa: E402
 
+from motiongpt.motion.constants import FPS  # noqa: E402
 from motiongpt.motion.skeleton import KIT21, SMPL22, Skeleton  # noqa: E402
+from motiongpt.progress import progress  # noqa: E402
 from motiongpt.utils import atomic_path  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,7 @@ DPI = 100
 GRID_STEP = 0.5  # metres between floor grid lines
 MIN_SIDE = 2.0  # metres: the smallest side of the box around a motion
 CAPTION_WIDTH = 42  # characters per caption line in one panel
+LONG_CLIP_FRAMES = 400  # clips this long (20 s) show progress while rendering
 
 ProgressFn = Callable[[int, int], None]  # (frames done, total frames)
 
@@ -237,11 +240,37 @@ def output_path(path: str | Path) -> Path:
     return path
 
 
+def _frames(length: int, path: Path) -> Iterable[int]:
+    """Frame indices, with a progress bar / log lines for long clips."""
+    return progress(range(length), total=length, desc=f"rendering {path.name}", enabled=length >= LONG_CLIP_FRAMES)
+
+
+def check_encoded(tmp: Path, path: Path, frames: int) -> None:
+    """Raise RenderError unless the encoder finished the file (an mp4 whose index reads back, all frames).
+
+    imageio-ffmpeg does not check ffmpeg's exit status: with the disk full it leaves a truncated mp4 without
+    its index ("moov atom not found") and reports success. This reads the file back before it is renamed.
+    """
+    if not tmp.is_file() or tmp.stat().st_size == 0:
+        raise RenderError(f"{path}: the encoder wrote nothing (disk full?)")
+    if path.suffix.lower() != ".mp4":
+        return
+    import imageio_ffmpeg
+
+    try:
+        written, _ = imageio_ffmpeg.count_frames_and_secs(str(tmp))
+    except (RuntimeError, OSError) as e:
+        reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+        raise RenderError(f"{path}: the encoder did not finish the video (disk full?): {reason}") from None
+    if written != frames:
+        raise RenderError(f"{path}: the encoder wrote {written} of {frames} frames (disk full?)")
+
+
 def render_video(
     motions: np.ndarray | Sequence[np.ndarray],
     path: str | Path,
     captions: Sequence[str | None] | str | None = None,
-    fps: int = 20,
+    fps: int = FPS,
     *,
     elev: float = 20.0,
     azim: float = -60.0,
@@ -268,18 +297,20 @@ def render_video(
         canvas = fig.canvas
         canvas.draw()  # static part only: animated artists are skipped
         background = canvas.copy_from_bbox(fig.bbox)
-        with atomic_path(path) as tmp, imageio.get_writer(tmp, **_writer_kwargs(path, fps)) as writer:
-            for t in range(length):
-                canvas.restore_region(background)
-                for panel in panels:
-                    for artist in panel.set_frame(t):
-                        panel.ax.draw_artist(artist)
-                clock.set_text(f"{t / fps:5.2f} s")
-                fig.draw_artist(clock)
-                frame = np.asarray(canvas.buffer_rgba())[..., :3]  # (H, W, 3) uint8
-                writer.append_data(frame.copy())
-                if progress is not None:
-                    progress(t + 1, length)
+        with atomic_path(path) as tmp:
+            with imageio.get_writer(tmp, **_writer_kwargs(path, fps)) as writer:
+                for t in _frames(length, path):
+                    canvas.restore_region(background)
+                    for panel in panels:
+                        for artist in panel.set_frame(t):
+                            panel.ax.draw_artist(artist)
+                    clock.set_text(f"{t / fps:5.2f} s")
+                    fig.draw_artist(clock)
+                    frame = np.asarray(canvas.buffer_rgba())[..., :3]  # (H, W, 3) uint8
+                    writer.append_data(frame.copy())
+                    if progress is not None:
+                        progress(t + 1, length)
+            check_encoded(tmp, path, length)
         height, width = frame.shape[:2]
     finally:
         plt.close(fig)
@@ -298,7 +329,7 @@ def render_strip(
     path: str | Path,
     n: int = 8,
     caption: str | None = None,
-    fps: int = 20,
+    fps: int = FPS,
     *,
     elev: float = 20.0,
     azim: float = -60.0,

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from motiongpt.train import distributed as D
+from motiongpt import dist as D
 
 
 @dataclass

@@ -18,23 +18,22 @@ Usage::
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Annotated, Literal, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_model, save_model
+from safetensors.torch import save_model
 from torch import nn
 
 from motiongpt.data.datasets import MotionBatch
 from motiongpt.motion.features import features_to_joints, layout_for_dim
 from motiongpt.tokenizer.quantizer import EMAQuantizer
-from motiongpt.train.config import from_dict
-from motiongpt.utils import atomic_path, atomic_write_json
+from motiongpt.config import NonNegativeFloat, NonNegativeInt, PositiveInt, Range, load_saved_config
+from motiongpt.utils import atomic_dir, atomic_write_json, load_weights
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -45,20 +44,20 @@ FORMAT = "motiongpt-vqvae-1"
 class TokenizerConfig:
     """Architecture and loss weights of the VQ-VAE (defaults = MotionGPT / T2M-GPT paper preset)."""
 
-    feature_dim: int = 263
-    codebook_size: int = 512
-    code_dim: int = 512
-    width: int = 512
-    depth: int = 3
-    dilation_growth: int = 3
-    down_t: int = 2
-    stride_t: int = 2
-    ema_decay: float = 0.99
-    reset_threshold: float = 1.0  # codes whose EMA count drops below this are reset
-    lambda_feature: float = 1.0  # smooth-L1 on normalised features
-    lambda_ric: float = 0.5  # smooth-L1 on the normalised joint-position (ric) features, T2M-GPT's "vel" term
-    lambda_joints: float = 0.0  # L1 (metres) on joints recovered from denormalised features
-    beta: float = 0.02  # commitment weight (MotionGPT)
+    feature_dim: PositiveInt = 263
+    codebook_size: PositiveInt = 512
+    code_dim: PositiveInt = 512
+    width: PositiveInt = 512
+    depth: PositiveInt = 3
+    dilation_growth: PositiveInt = 3
+    down_t: NonNegativeInt = 2
+    stride_t: PositiveInt = 2
+    ema_decay: Annotated[float, Range(0, 1, open_low=True)] = 0.99
+    reset_threshold: NonNegativeFloat = 1.0  # codes whose EMA count drops below this are reset
+    lambda_feature: NonNegativeFloat = 1.0  # smooth-L1 on normalised features
+    lambda_ric: NonNegativeFloat = 0.5  # smooth-L1 on the normalised joint-position (ric) features, T2M-GPT's "vel" term
+    lambda_joints: NonNegativeFloat = 0.0  # L1 (metres) on joints recovered from denormalised features
+    beta: NonNegativeFloat = 0.02  # commitment weight (MotionGPT)
     loss: Literal["smooth_l1", "l1", "l2"] = "smooth_l1"
 
 
@@ -306,24 +305,18 @@ class MotionTokenizer(nn.Module):
 
     # ---- persistence -------------------------------------------------------------------------------------
     def save_pretrained(self, directory: str | os.PathLike) -> None:
-        """Write `model.safetensors` and `config.json` (atomically, each)."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        with atomic_path(directory / WEIGHTS_NAME) as tmp:
-            save_model(self, str(tmp))
-        atomic_write_json(directory / CONFIG_NAME, {"format": FORMAT, **asdict(self.cfg)})
+        """Write `model.safetensors` and `config.json` into `directory`, swapped in at once."""
+        with atomic_dir(directory) as tmp:
+            save_model(self, str(tmp / WEIGHTS_NAME))
+            atomic_write_json(tmp / CONFIG_NAME, {"format": FORMAT, **asdict(self.cfg)})
 
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike, device: str | torch.device = "cpu") -> MotionTokenizer:
         """Load a tokenizer saved by `save_pretrained` (no pickle)."""
         directory = Path(directory)
-        config_path, weights = directory / CONFIG_NAME, directory / WEIGHTS_NAME
-        for path in (config_path, weights):
+        for path in (directory / CONFIG_NAME, directory / WEIGHTS_NAME):
             if not path.is_file():
                 raise FileNotFoundError(f"not a motion tokenizer directory: {path} is missing")
-        raw = json.loads(config_path.read_text(encoding="utf-8"))
-        if raw.pop("format", None) != FORMAT:
-            raise ValueError(f"{config_path}: not a {FORMAT} config")
-        model = cls(from_dict(TokenizerConfig, raw, prefix="config.json:"))
-        load_model(model, str(weights), strict=True, device=str(device))
+        model = cls(load_saved_config(TokenizerConfig, directory / CONFIG_NAME, expect={"format": FORMAT}))
+        load_weights(model, directory / WEIGHTS_NAME, device=str(device))
         return model.to(device).eval()

@@ -1,2 +1,2 @@
-"""motiongpt.train: typed configs (`config`), the generic `Trainer` (`engine`), torch.distributed helpers
-(`distributed`) and the per-stage entry points (`vq`, `lm`, `evaluator`) behind `motiongpt train ...`."""
+"""motiongpt.train: the generic `Trainer` (`engine`) and the per-stage entry points (`vq`, `lm`, `evaluator`)
+behind `motiongpt train ...`; typed configs live in `motiongpt.config`, torch.distributed helpers in `motiongpt.dist`."""

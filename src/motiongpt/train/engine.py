@@ -9,7 +9,7 @@ of (seed, s), splits it over ranks and accumulation micro-batches, and seeds the
 
 Example::
 
-    from motiongpt.train.config import TrainerConfig, load_config
+    from motiongpt.config import TrainerConfig, load_config
     from motiongpt.train.engine import Trainer
 
     cfg = load_config(TrainerConfig, None, ["run_dir=runs/demo", "batch_size=64", "schedule.max_steps=2000"])
@@ -47,12 +47,12 @@ from typing import Any, Callable, Iterator, Protocol, Sequence
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, load_model, save_file, save_model
+from safetensors.torch import save_file, save_model
 from torch import nn
 
-from motiongpt.train import distributed as D
-from motiongpt.train.config import OptimConfig, ScheduleConfig, TrainerConfig, save_config
-from motiongpt.utils import atomic_write_json, seed_everything
+from motiongpt import dist as D
+from motiongpt.config import OptimConfig, ScheduleConfig, TrainerConfig, save_config
+from motiongpt.utils import atomic_dir, atomic_write_json, load_weights, read_weights, seed_everything
 
 LossFn = Callable[[nn.Module, Any], "tuple[torch.Tensor, dict[str, Any]]"]
 _STEP_DIR = re.compile(r"^step_(\d{8})$")
@@ -76,11 +76,19 @@ def build_optimizer(model: nn.Module, cfg: OptimConfig) -> torch.optim.Optimizer
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("model has no trainable parameters")
-    decay = [p for p in params if p.ndim >= 2]
-    no_decay = [p for p in params if p.ndim < 2]
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    groups = [g for g in groups if g["params"]]
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps)
+    scale_of = getattr(model, "lr_scale", lambda name: 1.0)  # models may train some parameters slower
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    groups: dict[tuple[float, bool], list[nn.Parameter]] = {}
+    for name, p in named:
+        groups.setdefault((float(scale_of(name)), p.ndim >= 2), []).append(p)
+    return torch.optim.AdamW([{"params": ps, "weight_decay": cfg.weight_decay if decay else 0.0, "lr_scale": scale}
+                              for (scale, decay), ps in sorted(groups.items(), key=lambda kv: (-kv[0][0], not kv[0][1]))],
+                             lr=cfg.lr, betas=cfg.betas, eps=cfg.eps)
+
+
+def _past(deadline: float | None) -> bool:
+    """True once this process's CPU time has reached `deadline` seconds (None: never)."""
+    return deadline is not None and time.process_time() >= deadline
 
 
 def lr_factor(step: int, cfg: ScheduleConfig) -> float:
@@ -203,6 +211,14 @@ def list_checkpoints(run_dir: str | os.PathLike) -> list[Path]:
         return []
     found = [p for p in root.iterdir() if _STEP_DIR.match(p.name) and (p / "state.json").is_file()]
     return sorted(found, key=lambda p: int(_STEP_DIR.match(p.name).group(1)))
+
+
+def remove_stale_temporaries(run_dir: str | os.PathLike) -> list[Path]:
+    """Remove the `.tmp-step_*` folders a killed run left in `<run_dir>/checkpoints` (rank 0, before training)."""
+    stale = sorted((Path(run_dir) / "checkpoints").glob(".tmp-step_*"))
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return stale
 
 
 def latest_checkpoint(run_dir: str | os.PathLike) -> Path | None:
@@ -359,15 +375,12 @@ class Trainer:
         """Write `<run_dir>/checkpoints/step_XXXXXXXX/` atomically (rank 0 only); prune old ones."""
         final = self.run_dir / "checkpoints" / f"step_{self.step:08d}"
         if self.dist.is_main and not final.exists():
-            tmp = final.parent / f".tmp-{final.name}-{os.getpid()}"
-            shutil.rmtree(tmp, ignore_errors=True)
-            tmp.mkdir(parents=True)
-            save_model(self.model, str(tmp / "model.safetensors"))
-            tensors, optim_meta = self._optimizer_tensors_and_meta()
-            save_file(tensors, str(tmp / "trainer_state.safetensors"))
-            save_config(self.stage_config, tmp / "config.yaml")
-            atomic_write_json(tmp / "state.json", self._state_json(optim_meta))
-            os.replace(tmp, final)
+            with atomic_dir(final) as tmp:
+                save_model(self.model, str(tmp / "model.safetensors"))
+                tensors, optim_meta = self._optimizer_tensors_and_meta()
+                save_file(tensors, str(tmp / "trainer_state.safetensors"))
+                save_config(self.stage_config, tmp / "config.yaml")
+                atomic_write_json(tmp / "state.json", self._state_json(optim_meta))
             for old in list_checkpoints(self.run_dir)[: -self.cfg.checkpoint.keep_last]:
                 shutil.rmtree(old, ignore_errors=True)
         D.barrier()
@@ -403,8 +416,8 @@ class Trainer:
                 f"{path}: checkpoint was trained with batch_size={data['batch_size']} on "
                 f"{data['dataset_len']} samples; now batch_size={self.cfg.batch_size} on {len(self.dataset)}"
             )
-        load_model(self.model, str(path / "model.safetensors"), strict=True, device=str(self.device))
-        tensors = load_file(str(path / "trainer_state.safetensors"), device=str(self.device))
+        load_weights(self.model, path / "model.safetensors", device=str(self.device))
+        tensors = read_weights(path / "trainer_state.safetensors", device=str(self.device))
         _optimizer_join(self.optimizer, tensors, state["optimizer"])
         torch.set_rng_state(tensors["rng.torch"].cpu())
         if torch.cuda.is_available():
@@ -469,6 +482,7 @@ class Trainer:
         if latest is not None:
             self.load_checkpoint(latest)
         if self.dist.is_main:
+            remove_stale_temporaries(self.run_dir)
             save_config(self.stage_config, self.run_dir / "config.yaml")
         metrics = self._train_loop()
         if self.evaluate is not None:
@@ -480,13 +494,22 @@ class Trainer:
             self._writer.close()
         return TrainResult(self.step, metrics, self.best, self.history)
 
+    def _out_of_time(self, deadline: float | None) -> bool:
+        """`schedule.max_cpu_minutes` spent (rank 0 decides, so every rank stops at the same step)."""
+        if deadline is None:
+            return False
+        flag = torch.tensor([float(_past(deadline))], device=self.device)
+        return bool(D.broadcast(flag).item())
+
     def _train_loop(self) -> dict[str, float]:
         cfg = self.cfg
         progress = self._progress()
         sums: dict[str, float] = {}
         count, last_ckpt, tick, metrics = 0, time.monotonic(), time.monotonic(), {}
         self.model.train()
-        while self.step < cfg.schedule.max_steps:
+        budget = cfg.schedule.max_cpu_minutes
+        deadline = None if budget is None else time.process_time() + 60 * budget
+        while self.step < cfg.schedule.max_steps and not self._out_of_time(deadline):
             step_metrics = self.train_step()
             for k, v in step_metrics.items():
                 sums[k] = sums.get(k, 0.0) + v
@@ -517,9 +540,9 @@ class Trainer:
     def _progress(self):
         if not (self.dist.is_main and self.cfg.logging.progress):
             return None
-        from tqdm.auto import tqdm
+        from motiongpt.progress import progress_bar
 
-        return tqdm(total=self.cfg.schedule.max_steps, initial=self.step, desc="train", dynamic_ncols=True)
+        return progress_bar(total=self.cfg.schedule.max_steps, initial=self.step, desc="train")
 
     def _checkpoint_due(self, last: float) -> bool:
         """Every `every_steps`, or when `every_minutes` passed (decided on rank 0, shared with all ranks)."""
@@ -535,7 +558,7 @@ class Trainer:
         cfg = self.cfg
         lr = cfg.optim.lr * lr_factor(self.step, cfg.schedule)
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("lr_scale", 1.0)
         indices = self.order.indices(self.step)
         micro = self._micro_slots()
         totals: dict[str, float] = {}

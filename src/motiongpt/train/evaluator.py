@@ -21,13 +21,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from motiongpt.config import ConfigError, TrainerConfig, load_config
 from motiongpt.data.datasets import TextMotionDataset
 from motiongpt.data.layout import MotionDir
 from motiongpt.eval.evaluator import EvaluatorConfig, T2MEvaluator
 from motiongpt.eval.metrics import mm_dist, r_precision
 from motiongpt.eval.tmr import TMRConfig, TMREvaluator
 from motiongpt.eval.words import VIP_DICT, Vocabulary
-from motiongpt.train.config import ConfigError, TrainerConfig, load_config
+from motiongpt.motion.constants import MAX_FRAMES, MIN_FRAMES
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,8 @@ class EvalDataConfig:
 
     train_split: str = "train"
     val_split: str = "val"
-    min_len: int = 40
-    max_len: int = 196
+    min_len: int = MIN_FRAMES
+    max_len: int = MAX_FRAMES
     val_pairs: int = 640  # validation pairs drawn (a multiple of 32 is used)
 
 

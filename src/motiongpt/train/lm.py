@@ -22,12 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
 
+from motiongpt.config import ConfigError, TrainerConfig, load_config
 from motiongpt.lm.batch import collate
 from motiongpt.lm.data import STAGE_TASKS, LMDataset, load_items
-from motiongpt.lm.model import MAX_MOTION_TOKENS, PRESETS, MotionLM
+from motiongpt.lm.model import (MAX_MOTION_TOKENS, MINILM_PRESET, PRESETS, SMOLLM2_PRESET, MotionLM,
+                                minilm_text_tokenizer, smollm2_text_tokenizer)
+
+PRETRAINED_PRESETS = (MINILM_PRESET, SMOLLM2_PRESET)  # warm-started from weights installed by a package
 from motiongpt.lm.templates import tasks_for
 from motiongpt.lm.vocab import MotionVocab, load_text_tokenizer, train_text_tokenizer
-from motiongpt.train.config import ConfigError, TrainerConfig, load_config
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +54,14 @@ class LMDataConfig:
 class LMModelConfig:
     """Backbone choice."""
 
-    preset: str = "tiny"  # tiny | cpu | small | base | large | gpt2-tiny | llama-tiny | gpt2-small | llama-135m
-    pretrained: Optional[str] = None  # local Hugging Face model dir (T5 or causal LM) instead of a preset
+    preset: str = "tiny"  # minilm | smollm2 | tiny | cpu | small | base | large | gpt2-tiny | llama-tiny | gpt2-small | llama-135m
+    backbone: Optional[str] = None  # local Hugging Face model dir (T5 / flan-T5 or causal LM) instead of a preset
+    pretrained: Optional[str] = None  # old name of `backbone` (configs written before 0.2)
     dropout: float = 0.1
     max_motion_tokens: int = MAX_MOTION_TOKENS
+    decoder_layers: int = 3  # minilm: decoder layers, warm-started from the encoder's first layers
+    encoder_lr_scale: float = 1.0  # learning-rate multiplier of pretrained encoder layers (not the embeddings)
+    lora_rank: int = 16  # smollm2: LoRA rank of the adapters
 
 
 @dataclass
@@ -72,6 +79,10 @@ def build_vocab(cfg: LMStageConfig, captions: list[str]) -> MotionVocab:
     """A loaded or freshly trained text tokenizer extended with the motion tokens."""
     if cfg.data.text_tokenizer:
         tok = load_text_tokenizer(cfg.data.text_tokenizer)
+    elif cfg.model.preset == MINILM_PRESET and not backbone_dir(cfg):
+        tok = minilm_text_tokenizer()
+    elif cfg.model.preset == SMOLLM2_PRESET and not backbone_dir(cfg):
+        tok = smollm2_text_tokenizer()
     else:
         tok = train_text_tokenizer(captions, vocab_size=cfg.data.text_vocab_size)
     return MotionVocab.build(tok, cfg.data.codebook_size)
@@ -85,16 +96,27 @@ def build_lm(cfg: LMStageConfig, captions: list[str]) -> MotionLM:
             raise ConfigError(f"--init {cfg.init} has {lm.vocab.codebook_size} motion tokens but "
                               f"data.codebook_size={cfg.data.codebook_size}")
         lm.train()
+        lm.encoder_lr_scale = cfg.model.encoder_lr_scale
         return lm
-    if cfg.model.preset not in PRESETS and not cfg.model.pretrained:
-        raise ConfigError(f"model.preset: unknown {cfg.model.preset!r}; expected one of {PRESETS}")
+    if cfg.model.preset not in PRESETS + PRETRAINED_PRESETS and not backbone_dir(cfg):
+        raise ConfigError(f"model.preset: unknown {cfg.model.preset!r}; expected one of {PRETRAINED_PRESETS + PRESETS}")
     vocab = build_vocab(cfg, captions)
-    if cfg.model.pretrained:
-        lm = MotionLM.from_backbone_dir(cfg.model.pretrained, vocab)
+    if backbone_dir(cfg):
+        lm = MotionLM.from_backbone_dir(backbone_dir(cfg), vocab)
+    elif cfg.model.preset == MINILM_PRESET:
+        lm = MotionLM.from_minilm(vocab, cfg.model.decoder_layers, cfg.model.dropout)
+    elif cfg.model.preset == SMOLLM2_PRESET:
+        lm = MotionLM.from_smollm2(vocab, cfg.model.lora_rank)
     else:
         lm = MotionLM.from_preset(cfg.model.preset, vocab, dropout=cfg.model.dropout, seed=cfg.trainer.seed)
     lm.max_motion_tokens = cfg.model.max_motion_tokens
+    lm.encoder_lr_scale = cfg.model.encoder_lr_scale
     return lm
+
+
+def backbone_dir(cfg: LMStageConfig) -> Optional[str]:
+    """`model.backbone` (or its old name `model.pretrained`)."""
+    return cfg.model.backbone or cfg.model.pretrained
 
 
 def make_evaluate(lm: MotionLM, dataset: LMDataset, n: int, batch_size: int):

@@ -26,12 +26,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from motiongpt.config import ConfigError, TrainerConfig, load_config
 from motiongpt.data.datasets import MotionWindowDataset, collate_motion
+from motiongpt.dist import shutdown
 from motiongpt.data.layout import MotionDir
 from motiongpt.eval.recon import reconstruction_table
 from motiongpt.tokenizer.vqvae import MotionTokenizer, TokenizerConfig
-from motiongpt.train.config import ConfigError, TrainerConfig, load_config
-from motiongpt.train.distributed import shutdown
 from motiongpt.train.engine import Trainer
 
 log = logging.getLogger(__name__)

@@ -4,14 +4,16 @@ Every training stage declares one dataclass per concern (data, model, optim, sch
 and composes them into a stage config. `load_config` fills it from the defaults, then a YAML file, then
 command-line overrides such as `model.codebook_size=256` or `trainer.optim.betas=[0.9,0.99]` (values parsed
 with `yaml.safe_load`). Every value is type-checked against the dataclass annotations (int, float, bool, str,
-Optional, Union, list, tuple, dict, Literal, nested dataclasses); unknown keys are rejected with a
-"did you mean" hint. No import strings, no `eval`.
+Optional, Union, list, tuple, dict, Literal, nested dataclasses) and against the checks in `Annotated` ones
+(`PositiveInt`, `Fraction`, `Device`, ...: `Range`, `Match`); unknown keys are rejected with a "did you mean"
+hint; floats must be finite. No import strings, no `eval`. Configs saved beside a model (JSON) are read back
+through the same checks by `load_saved_config`. Every error is one line naming the key (and the file).
 
 Example::
 
     @dataclass
     class ModelConfig:
-        width: int = 512
+        width: PositiveInt = 512
         act: Literal["relu", "gelu"] = "relu"
 
     @dataclass
@@ -21,6 +23,14 @@ Example::
 
     cfg = load_config(StageConfig, "configs/vq/tiny.yaml", ["model.width=64", "trainer.optim.lr=1e-3"])
     save_config(cfg, run_dir / "config.yaml")
+    tok = load_saved_config(TokenizerConfig, "model/config.json", expect={"format": "motiongpt-vqvae-1"})
+
+Values out of range are refused with the key in the message:
+
+    >>> load_config(TrainerConfig, None, ["schedule.max_steps=-5"])
+    Traceback (most recent call last):
+    ...
+    motiongpt.config.ConfigError: schedule.max_steps: -5 is not >= 1
 
 The shared `TrainerConfig` (optimiser, schedule, checkpoint, logging, distributed) is defined here so every
 stage composes the same engine settings; see `motiongpt.train.engine.Trainer`.
@@ -29,12 +39,15 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
+import math
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Optional, Sequence, TypeVar, Union
+from typing import Annotated, Any, Literal, Mapping, Optional, Sequence, TypeVar, Union
 
 import yaml
 
@@ -44,7 +57,44 @@ C = TypeVar("C")
 
 
 class ConfigError(ValueError):
-    """A configuration key is unknown, malformed or has the wrong type (the message names the key)."""
+    """A configuration key is unknown, malformed, has the wrong type or is out of range (the message names it)."""
+
+
+@dataclass(frozen=True)
+class Range:
+    """`Annotated[int, Range(1)]`: the value must be >= low (> low when `open_low`) and <= high."""
+
+    low: float | None = None
+    high: float | None = None
+    open_low: bool = False
+
+    def problem(self, value: Any) -> str | None:
+        """Why `value` is out of range, or None."""
+        if self.low is not None and not (value > self.low if self.open_low else value >= self.low):
+            return f"is not {'>' if self.open_low else '>='} {self.low}"
+        if self.high is not None and not value <= self.high:
+            return f"is not <= {self.high}"
+        return None
+
+
+@dataclass(frozen=True)
+class Match:
+    """`Annotated[str, Match(regex, "what it is")]`: the whole string must match."""
+
+    pattern: str
+    what: str
+
+    def problem(self, value: Any) -> str | None:
+        """Why `value` does not match, or None."""
+        return None if re.fullmatch(self.pattern, value) else f"is not {self.what}"
+
+
+PositiveInt = Annotated[int, Range(1)]
+NonNegativeInt = Annotated[int, Range(0)]
+PositiveFloat = Annotated[float, Range(0, open_low=True)]
+NonNegativeFloat = Annotated[float, Range(0)]
+Fraction = Annotated[float, Range(0, 1)]
+Device = Annotated[str, Match(r"auto|cpu|mps|cuda(:\d+)?", "a device (auto, cpu, mps, cuda or cuda:N)")]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -56,43 +106,45 @@ class ConfigError(ValueError):
 class OptimConfig:
     """AdamW optimiser and gradient handling."""
 
-    lr: float = 2e-4
-    betas: tuple[float, float] = (0.9, 0.99)
-    weight_decay: float = 0.0
-    eps: float = 1e-8
-    grad_clip: Optional[float] = None  # max global gradient norm; None disables clipping
-    grad_accum: int = 1  # micro-batches per optimiser step; the global batch is split into them
+    lr: PositiveFloat = 2e-4
+    betas: tuple[Fraction, Fraction] = (0.9, 0.99)
+    weight_decay: NonNegativeFloat = 0.0
+    eps: PositiveFloat = 1e-8
+    grad_clip: Optional[PositiveFloat] = None  # max global gradient norm; None disables clipping
+    grad_accum: PositiveInt = 1  # micro-batches per optimiser step; the global batch is split into them
 
 
 @dataclass
 class ScheduleConfig:
     """Length of training and learning-rate schedule (linear warm-up, then constant / cosine / step decay)."""
 
-    max_steps: int = 1000  # optimiser steps
-    warmup_steps: int = 0
+    max_steps: PositiveInt = 1000  # optimiser steps
+    warmup_steps: NonNegativeInt = 0
     decay: Literal["constant", "cosine", "step"] = "constant"
-    min_lr_ratio: float = 0.0  # cosine floor as a fraction of optim.lr
-    milestones: list[int] = field(default_factory=list)  # "step" decay: multiply by gamma at these steps
-    gamma: float = 0.1
+    min_lr_ratio: Fraction = 0.0  # cosine floor as a fraction of optim.lr
+    milestones: list[NonNegativeInt] = field(default_factory=list)  # "step" decay: multiply by gamma at these steps
+    gamma: PositiveFloat = 0.1
+    max_cpu_minutes: Optional[PositiveFloat] = None  # compute budget: stop (then export) once this process has
+    # used this much CPU time (all threads; counted per process, so a resumed run gets the budget again)
 
 
 @dataclass
 class CheckpointConfig:
     """Periodic atomic checkpoints in `<run_dir>/checkpoints/step_XXXXXXXX/`."""
 
-    every_steps: int = 1000
-    every_minutes: Optional[float] = None  # also checkpoint when this much wall time has passed
-    keep_last: int = 3
+    every_steps: NonNegativeInt = 1000  # 0: only at the end (and every_minutes)
+    every_minutes: Optional[PositiveFloat] = None  # also checkpoint when this much wall time has passed
+    keep_last: PositiveInt = 3
 
 
 @dataclass
 class LoggingConfig:
     """Progress bar, TensorBoard (`<run_dir>/tb`) and validation cadence."""
 
-    every_steps: int = 10
+    every_steps: PositiveInt = 10
     progress: bool = True
     tensorboard: bool = True
-    eval_every_steps: int = 0  # 0 disables periodic evaluation (it still runs at the end when given)
+    eval_every_steps: NonNegativeInt = 0  # 0 disables periodic evaluation (it still runs at the end when given)
 
 
 @dataclass
@@ -101,8 +153,8 @@ class TrainerConfig:
 
     run_dir: str = "runs/default"
     seed: int = 1234
-    device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:1" ...; under torchrun CUDA ranks use their local GPU
-    batch_size: int = 32  # global batch per optimiser step (summed over ranks and accumulation micro-batches)
+    device: Device = "auto"  # "auto" | "cpu" | "cuda" | "cuda:1" ...; under torchrun CUDA ranks use their local GPU
+    batch_size: PositiveInt = 32  # global batch per optimiser step (summed over ranks and accumulation micro-batches)
     precision: Literal["fp32", "bf16"] = "fp32"  # bf16 = autocast for the forward pass
     find_unused_parameters: bool = False  # DDP option for models with conditionally used parameters
     optim: OptimConfig = field(default_factory=OptimConfig)
@@ -130,7 +182,7 @@ def from_dict(cls: type[C], data: dict[str, Any], prefix: str = "") -> C:
     """Instantiate dataclass `cls` from a nested dict, checking keys and types (missing keys keep defaults)."""
     if not isinstance(data, dict):
         raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {type(data).__name__} {data!r}")
-    hints = typing.get_type_hints(cls)
+    hints = typing.get_type_hints(cls, include_extras=True)
     names = [f.name for f in dataclasses.fields(cls)]
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
@@ -141,6 +193,42 @@ def from_dict(cls: type[C], data: dict[str, Any], prefix: str = "") -> C:
             raise ConfigError(f"unknown config key {path!r}{hint}")
         kwargs[key] = _convert(value, hints[key], path)
     return cls(**kwargs)
+
+
+def load_saved_config(cls: type[C], path: str | os.PathLike, section: str | None = None,
+                      expect: Mapping[str, Any] | None = None) -> C:
+    """`cls` from a JSON file saved beside a model, checked like `load_config` (one-line errors naming the file).
+
+    section: the key holding the fields (None: the whole document, less the `expect` keys); expect: key/values
+    the document must carry (its format or kind)."""
+    data = read_json_object(path, expect)
+    fields = {k: v for k, v in data.items() if k not in (expect or {})} if section is None else data.get(section)
+    return from_saved(cls, fields, path)
+
+
+def read_json_object(path: str | os.PathLike, expect: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A JSON file holding an object that carries the `expect` key/values (one-line errors naming the file)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: config file missing")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise ConfigError(f"{path}: not a valid JSON file ({err})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    for key, value in (expect or {}).items():
+        if data.get(key) != value:
+            raise ConfigError(f"{path}: {key} is {data.get(key)!r}, expected {value!r}")
+    return data
+
+
+def from_saved(cls: type[C], data: Any, where: str | os.PathLike) -> C:
+    """`from_dict` whose errors name the file `where` the values came from."""
+    try:
+        return from_dict(cls, data)
+    except ConfigError as err:
+        raise ConfigError(f"{where}: {err}") from None
 
 
 def config_to_dict(cfg: Any) -> dict[str, Any]:
@@ -195,6 +283,18 @@ def _apply_override(data: dict[str, Any], item: str) -> None:
     node[leaf] = value
 
 
+def _as_float(value: Any) -> float | None:
+    """A number (or a numeric string: YAML 1.1 reads "1e-4", without a dot, as a string) as float, else None."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
 def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
@@ -205,6 +305,8 @@ def _convert(value: Any, tp: Any, path: str) -> Any:
     args = typing.get_args(tp)
     if tp is Any:
         return value
+    if origin is Annotated:
+        return _checked(_convert(value, args[0], path), tp.__metadata__, path)
     if dataclasses.is_dataclass(tp):
         return from_dict(tp, value, prefix=f"{path}.")
     if origin in (Union, types.UnionType):
@@ -238,6 +340,15 @@ def _convert(value: Any, tp: Any, path: str) -> Any:
     return _convert_scalar(value, tp, path)
 
 
+def _checked(value: Any, checks: Sequence[Any], path: str) -> Any:
+    """`value` if it passes every `Range` / `Match` check of an `Annotated` type."""
+    for check in checks:
+        problem = check.problem(value) if hasattr(check, "problem") else None
+        if problem:
+            raise ConfigError(f"{path}: {value!r} {problem}")
+    return value
+
+
 def _convert_scalar(value: Any, tp: Any, path: str) -> Any:
     if tp is bool:
         if isinstance(value, bool):
@@ -246,13 +357,11 @@ def _convert_scalar(value: Any, tp: Any, path: str) -> Any:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
     elif tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML 1.1 reads "1e-4" (no dot) as a string
-            try:
-                return float(value)
-            except ValueError:
-                pass
+        number = _as_float(value)
+        if number is not None:
+            if not math.isfinite(number):
+                raise ConfigError(f"{path}: expected a finite float, got {value!r}")
+            return number
     elif tp is str:
         if isinstance(value, str):
             return value

@@ -1,0 +1,112 @@
+"""The lean decoding loop (`motiongpt.lm.decoding`) against transformers' `generate` and `GrammarProcessor`."""
+import pytest
+import torch
+from transformers import BertConfig, BertLMHeadModel, BertModel, EncoderDecoderModel
+
+from motiongpt.lm.decoding import DecodeConfig, Grammar, decode, pick
+from motiongpt.lm.generation import GrammarProcessor, parse_motion
+from motiongpt.lm.model import MotionLM
+
+MODES = ["motion", "text", "motion", "chat", "motion"]
+LENGTHS = [5, None, None, None, 3]
+
+
+def bert2bert_tiny(vocab) -> MotionLM:
+    """A random BERT encoder + BertLMHeadModel decoder with cross-attention over the motion vocabulary."""
+    torch.manual_seed(0)
+    kw = dict(vocab_size=vocab.size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+              intermediate_size=64, pad_token_id=vocab.pad_id, hidden_dropout_prob=0.0)
+    decoder = BertLMHeadModel(BertConfig(is_decoder=True, add_cross_attention=True, **kw))
+    model = EncoderDecoderModel(encoder=BertModel(BertConfig(**kw), add_pooling_layer=False), decoder=decoder)
+    for config in (model.config, model.generation_config):
+        config.decoder_start_token_id = vocab.eos_id
+    model.config.pad_token_id, model.config.eos_token_id = vocab.pad_id, vocab.eos_id
+    return MotionLM(model, vocab).eval()
+
+
+def build(kind: str, vocab) -> MotionLM:
+    return bert2bert_tiny(vocab) if kind == "bert2bert" else MotionLM.from_preset(kind, vocab, seed=0).eval()
+
+
+KINDS = ["tiny", "bert2bert", "gpt2-tiny", "llama-tiny"]
+
+
+def prompts(vocab, n: int) -> list[torch.Tensor]:
+    words = ["a person walks forward slowly", "someone waves", "a man runs in a circle and jumps twice",
+             "the person jumps", "a woman bows politely then kicks"]
+    return [torch.tensor(vocab.encode_text(words[i % len(words)]) + [vocab.eos_id]) for i in range(n)]
+
+
+def both(lm: MotionLM, modes, lengths, **kw) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    ps = prompts(lm.vocab, len(modes))
+    return tuple(lm.generate(ps, modes, lengths, precision="fp32", backend=b, **kw) for b in ("lean", "hf"))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_greedy_identical_to_hf_for_mixed_modes_and_lengths(kind, vocab):
+    lm = build(kind, vocab)
+    lean, hf = both(lm, MODES, LENGTHS, temperature=0.0, max_new_tokens=24)
+    assert [x.tolist() for x in lean] == [x.tolist() for x in hf]
+    assert parse_motion(lean[0], vocab).shape == (5,) and parse_motion(lean[4], vocab).shape == (3,)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_greedy_identical_to_hf_for_motion_batches_with_the_sliced_head(kind, vocab):
+    lm = build(kind, vocab)
+    lean, hf = both(lm, ["motion"] * 3, [7, 2, None], temperature=0.0)
+    assert [x.tolist() for x in lean] == [x.tolist() for x in hf]
+    assert [len(parse_motion(x, vocab)) for x in lean[:2]] == [7, 2]
+
+
+@pytest.mark.parametrize("kind", ["tiny", "bert2bert", "gpt2-tiny"])
+def test_sampling_with_full_vocab_draws_the_same_tokens_as_hf(kind, vocab):
+    lm = build(kind, vocab)
+    ps = prompts(vocab, len(MODES))
+    hf = lm.generate(ps, MODES, LENGTHS, temperature=0.8, top_k=12, top_p=0.9, seed=3, max_new_tokens=20,
+                     backend="hf", precision="fp32")
+    ids, mask = lm.prompt_batch(ps)
+    torch.manual_seed(3)
+    with torch.no_grad():
+        lean = decode(lm.backbone, vocab, ids, mask, MODES, LENGTHS,
+                      DecodeConfig(20, 0.8, 12, 0.9, full_vocab=True), lm.max_motion_tokens)
+    assert [x.tolist() for x in lean] == [x.tolist() for x in hf]
+
+
+def test_sliced_sampling_has_the_masked_full_distribution():
+    torch.manual_seed(0)
+    scores = torch.full((1, 40), float("-inf"))
+    scores[0, 30:36] = torch.tensor([0.5, 1.5, -0.2, 1.0, 0.1, 0.0])
+    cfg = DecodeConfig(1, temperature=0.7, top_k=5, top_p=0.95)
+    full = torch.stack([pick(scores, cfg) for _ in range(4000)]) - 30
+    part = torch.stack([pick(scores[:, 30:36], cfg) for _ in range(4000)])
+    hist = [torch.bincount(x.flatten(), minlength=6).float() / 4000 for x in (full, part)]
+    assert (hist[0] - hist[1]).abs().max() < 0.04
+    assert hist[1][2] == 0  # cut by top-k 5
+
+
+def test_grammar_phases_allow_what_the_logits_processor_allows(vocab):
+    modes, lengths = MODES + ["chat", "text"], LENGTHS + [None, None]
+    proc = GrammarProcessor(vocab, modes, lengths, prompt_len=1, max_motion=6)
+    grammar = Grammar(vocab, modes, lengths, 6, vocab.size, torch.device("cpu"))
+    gen = torch.full((len(modes), 1), vocab.pad_id)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(14):
+        scores = torch.randn(len(modes), vocab.size, generator=g)
+        scores[:, vocab.motion_offset:vocab.mask_id + 1] += 2.0  # let chat rows enter a motion span
+        ref = proc(gen, scores)
+        active = ~grammar.done
+        lean = scores + grammar.table.index_select(0, grammar.phase())
+        assert torch.equal(torch.isinf(ref[active]), torch.isinf(lean[active]))
+        tokens = ref.argmax(-1).masked_fill(grammar.done, vocab.pad_id)
+        grammar.update(tokens)
+        gen = torch.cat([gen, tokens[:, None]], 1)
+    assert bool(grammar.som_seen[3]) or bool(grammar.som_seen[5])  # a chat row went through a span
+
+
+def test_lean_generation_stops_early_and_pads_finished_rows(vocab):
+    lm = build("tiny", vocab)
+    out = lm.generate(prompts(vocab, 2), ["motion", "motion"], [2, 4], temperature=0.0, precision="fp32")
+    assert len(out[0]) == 7  # <som> 4 tokens <eom> eos: the loop stopped when the longest row ended
+    assert out[0][4] == vocab.eos_id and out[0][5:].tolist() == [vocab.pad_id] * 2
+    with pytest.raises(ValueError, match="backend"):
+        lm.generate(prompts(vocab, 1), ["motion"], [2], backend="fast")
