@@ -165,3 +165,62 @@ def test_helpers() -> None:
     assert slugify("A person waves, then JUMPS twice high up!") == "a_person_waves_then_jumps_twice"
     assert slugify("!!!") == "motion"
     assert seconds_to_frames(4) == 80 and seconds_to_frames(0.01) == 1
+
+
+def test_long_prompt_is_cut_with_one_line_note(fake: FakePipeline, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    text = "a person walks forward and " * 400  # 10,800 characters
+    assert main(["generate", text, "--format", "npy", "--out", str(tmp_path)]) == 0
+    used = fake.calls[0][1][0][0]
+    assert len(used) <= commands.MAX_PROMPT_CHARS and text.startswith(used)
+    notes = [line for line in capsys.readouterr().err.splitlines() if "characters" in line]
+    assert notes == [f"note: the text has {len(text.strip())} characters; using the first {len(used)} (limit 300)"]
+
+
+def test_generate_formats_choose_the_outputs(fake: FakePipeline, tmp_path: Path) -> None:
+    assert main(["generate", "jump", "--format", "bvh,json", "--name", "j", "--out", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["j.bvh", "j.json", "j.txt"]
+
+
+def test_generate_glb_format(fake: FakePipeline, tmp_path: Path) -> None:
+    pytest.importorskip("motiongpt.io.gltf", reason="motiongpt.io.gltf (helper D) not written yet")
+    assert main(["generate", "jump", "--format", "glb", "--name", "j", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "j.glb").read_bytes()[:4] == b"glTF"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["j.glb", "j.txt"]
+
+
+def test_generate_writes_all_or_nothing(fake: FakePipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture) -> None:
+    """A writer failing half-way (disk full) leaves no output at all, and the error names the file."""
+    import errno
+
+    import motiongpt.service as service
+
+    def disk_full(path, joints, fps=20):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(service, "save_bvh", disk_full)
+    out = tmp_path / "out"
+    assert main(["generate", "jump", "--num-samples", "2", "--no-video", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == f"motiongpt generate: error: {out / 'jump_0.bvh'}: cannot write: No space left on device"
+    assert list(out.iterdir()) == []  # staging folder removed, nothing moved into place
+
+
+def test_sampling_options_refused_before_the_model_loads(fake: FakePipeline, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture) -> None:
+    for bad in (["--temperature", "-1"], ["--temperature", "nan"], ["--top-p", "2"], ["--top-p", "0"],
+                ["--top-k", "0"], ["--seconds", "30"], ["--name", "../../x"], ["--name", ".hidden"]):
+        assert main(["generate", "jump", *bad, "--out", str(tmp_path)]) == 2, bad
+    assert fake.calls == [] and list(tmp_path.iterdir()) == []
+    assert main(["generate", "jump", "--temperature", "0", "--top-p", "1", "--top-k", "1", "--name", "ok.v2",
+                 "--no-video", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "ok.v2.bvh").exists()
+
+
+def test_output_stem_of_odd_file_names_stays_inside_out(fake: FakePipeline, tmp_path: Path) -> None:
+    src = tmp_path / ".. odd name!.npy"
+    np.save(src, walking(16))
+    out = tmp_path / "o"
+    assert main(["predict", str(src), "--seconds", "1", "--format", "npy", "--out", str(out)]) == 0
+    assert [p.parent for p in out.iterdir()] == [out] * len(list(out.iterdir()))
+    assert (out / "odd_name_continued_joints.npy").exists()

@@ -1,6 +1,7 @@
 """Hostile and broken inputs, as a table: each case runs the real CLI in a subprocess and must end with its
 exit code, ONE stderr line naming the file and the field, nothing left in the output folder, and a peak
-RSS under 2 GB (ru_maxrss of the child; the default input limits are in force).
+RSS under 2 GB with the default input limits. All cases run one after the other in ONE child process (one
+start-up); its ru_maxrss after each case bounds that case's peak.
 
 Fixtures are generated in the test and tiny (a hostile header is enough: limits are checked before any
 frame is parsed or resampled). Commands that would load a model get options refused at parse time, so no
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -23,15 +23,25 @@ from synthetic import walking
 
 MAX_RSS_MB = 2048
 SRC = str(Path(__file__).resolve().parents[1] / "src")
-_RUNNER = (
-    "import os, resource, sys\n"
-    "from motiongpt.cli import main\n"
-    "try:\n"
-    "    code = main(sys.argv[1:])\n"
-    "finally:\n"
-    "    open(os.environ['RSS_OUT'], 'w').write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
-    "sys.exit(code)\n"
-)
+_RUNNER = """
+import contextlib, io, json, logging, resource, sys
+from motiongpt.cli import main
+
+spec = json.load(open(sys.argv[1]))
+results = []
+for case in spec:
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    if case["fsize"]:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (case["fsize"], hard))
+    logging.root.handlers.clear()
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(case["argv"])
+    resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    results.append({"code": code, "stdout": out.getvalue(), "stderr": err.getvalue(), "rss_mb": rss})
+json.dump(results, open(sys.argv[2], "w"))
+"""
 
 
 def _bvh(frames_header: str, frame_time: str, lines: int = 3) -> str:
@@ -179,28 +189,38 @@ CASES = [
          _outside),
     Case("custom-most-fail", ["data", "custom", "--bvh-dir", "{tmp}/bvh", "--captions", "{in}", "--out", "{out}",
                               "--workers", "1"], ["only 1 of 3 BVH files"], _mostly_failing, check_err=_each_skip_once),
-    Case("custom-out-is-file", ["data", "custom", "--bvh-dir", "{tmp}", "--captions", "{in}", "--out", "{in}"],
+    Case("custom-out-is-file", ["data", "custom", "--bvh-dir", "{tmp}/bvh", "--captions", "{in}", "--out", "{in}"],
          ["captions.csv", "not a directory"], lambda tmp: _custom_inputs(tmp, {"a.bvh": _bvh("3", "0.05")}, ["a,x"])),
     Case("check-split-not-utf8", ["data", "check", "{in}"], ["train.txt", "not UTF-8"], _bad_split, code=1,
          stream="stdout"),
 ]
 
 
-def _run(argv: list[str], tmp: Path, fsize: int | None) -> tuple[subprocess.CompletedProcess, float]:
-    """The CLI in a child process; returns its result and peak RSS in MB."""
-    rss_file = tmp / "rss.txt"
-    env = {**os.environ, "RSS_OUT": str(rss_file), "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+def _run_all(spec: list[dict], tmp: Path) -> list[dict]:
+    """Run every case's CLI call in ONE child process (one start-up; ru_maxrss after each case)."""
+    (tmp / "spec.json").write_text(json.dumps(spec))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
     for name in ("MAX_SECONDS", "MAX_FRAMES", "MAX_FILE_MB", "MIN_FPS", "MAX_FPS"):
         env.pop(f"MOTIONGPT_{name}", None)
+    done = subprocess.run([sys.executable, "-c", _RUNNER, str(tmp / "spec.json"), str(tmp / "results.json")],
+                          capture_output=True, text=True, env=env, cwd=tmp, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads((tmp / "results.json").read_text())
 
-    def limit() -> None:
-        if fsize is not None:
-            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
 
-    done = subprocess.run([sys.executable, "-c", _RUNNER, *argv], capture_output=True, text=True, env=env,
-                          cwd=tmp, timeout=120, preexec_fn=limit)
-    return done, int(rss_file.read_text()) / 1024 if rss_file.exists() else float("nan")
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict]]:
+    """Case id -> (its folder, what the CLI did)."""
+    root = tmp_path_factory.mktemp("hostile")
+    folders, spec = [], []
+    for i, case in enumerate(CASES):
+        folder = root / f"case{i:02d}"
+        folder.mkdir()
+        path = case.build(folder) if case.build else folder
+        argv = [a.format(**{"in": path, "out": folder / "out", "tmp": folder}) for a in case.argv]
+        folders.append(folder)
+        spec.append({"argv": argv, "fsize": case.fsize})
+    return {c.id: (f, r) for c, f, r in zip(CASES, folders, _run_all(spec, root))}
 
 
 def _error_lines(text: str) -> list[str]:
@@ -209,32 +229,30 @@ def _error_lines(text: str) -> list[str]:
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_hostile_input(case: Case, tmp_path: Path) -> None:
-    path = case.build(tmp_path) if case.build else tmp_path
-    out = tmp_path / "out"
-    argv = [a.format(**{"in": path, "out": out, "tmp": tmp_path}) for a in case.argv]
-    done, rss_mb = _run(argv, tmp_path, case.fsize)
-    stream = done.stderr if case.stream == "stderr" else done.stdout
-    assert done.returncode == case.code, (done.returncode, done.stderr[-2000:])
-    assert "Traceback" not in done.stderr and "Warning" not in done.stderr, done.stderr[-2000:]
+def test_hostile_input(case: Case, results: dict[str, tuple[Path, dict]]) -> None:
+    folder, done = results[case.id]
+    stream = done[case.stream]
+    assert done["code"] == case.code, (done["code"], done["stderr"][-2000:])
+    assert "Traceback" not in done["stderr"] and "Warning" not in done["stderr"], done["stderr"][-2000:]
     lines = [line for line in _error_lines(stream) if all(part in line for part in case.expect)]
     assert lines, f"no line with {case.expect} in:\n{stream[-2000:]}"
-    if case.stream == "stderr":
-        assert len(_error_lines(done.stderr)) == 1 or "usage:" in done.stderr, done.stderr  # argparse adds usage
+    if case.stream == "stderr" and "usage:" not in done["stderr"]:  # argparse adds its usage line
+        assert len(_error_lines(done["stderr"])) == 1, done["stderr"]
+    out = folder / "out"
     assert not out.exists() or not any(out.iterdir()), sorted(p.name for p in out.iterdir())
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith((".tmp-", "out.partial", ".old-"))]
-    assert rss_mb < MAX_RSS_MB, f"peak RSS {rss_mb:.0f} MB"
+    assert not [p for p in folder.iterdir() if p.name.startswith((".tmp-", "out.partial", ".old-", ".motiongpt-"))]
+    assert done["rss_mb"] < MAX_RSS_MB, f"peak RSS {done['rss_mb']:.0f} MB"
     if case.check_err:
-        case.check_err(done.stderr)
+        case.check_err(done["stderr"])
 
 
 def test_limits_can_be_raised(tmp_path: Path) -> None:
-    """A file refused by default loads with --max-seconds raised (same loader, same process)."""
+    """A file refused by default loads with --max-seconds raised."""
+    from motiongpt.cli import main
+
     path = tmp_path / "slow.json"
     path.write_text(_json_motion(1.0, walking(700).tolist()))  # 700 s at 1 frame/s
-    done, _ = _run(["render", str(path), "--strip", "--frames", "1", "--out", str(tmp_path / "s.png")], tmp_path, None)
-    assert done.returncode == 2 and "--max-seconds" in done.stderr
-    done, _ = _run(["render", str(path), "--strip", "--frames", "1", "--out", str(tmp_path / "s.png"),
-                    "--max-seconds", "800"], tmp_path, None)
-    assert done.returncode == 0, done.stderr
+    argv = ["render", str(path), "--strip", "--frames", "1", "--out", str(tmp_path / "s.png")]
+    assert main(argv) == 2 and not (tmp_path / "s.png").exists()
+    assert main(argv + ["--max-seconds", "800"]) == 0
     assert (tmp_path / "s.png").is_file()

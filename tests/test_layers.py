@@ -44,15 +44,20 @@ def _layer(dotted: str) -> str:
 def _imported(path: Path) -> list[tuple[int, str]]:
     """(line, dotted motiongpt module) for every import in the file (relative ones resolved)."""
     package = _dotted(path) if path.name == "__init__.py" else _dotted(path).rpartition(".")[0]
+    return _imports_in(path.read_text(encoding="utf-8"), package)
+
+
+def _imports_in(source: str, package: str) -> list[tuple[int, str]]:
+    """(line, dotted motiongpt module) for every import in `source`, a module of `package`."""
     found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join(anchor + ([base] if base else []))
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
             found += [(node.lineno, _submodule(base, alias.name)) for alias in node.names]
     return [(line, name) for line, name in found if name.split(".")[0] == "motiongpt"]
 
@@ -76,8 +81,10 @@ def test_imports_go_down_the_layers(path: Path) -> None:
     assert upward == []
 
 
-def test_the_checker_sees_an_upward_import(tmp_path: Path) -> None:
-    fake = PACKAGE / "motion" / "skeleton.py"
-    imports = _imported(fake) + [(1, "motiongpt.lm.model")]
-    assert any(LAYERS[_layer(name)] > LAYERS["motion"] for _, name in imports)
-    assert _submodule("motiongpt", "dist") == "motiongpt.dist" and _submodule("motiongpt", "__version__") == "motiongpt"
+def test_the_checker_resolves_every_import_form() -> None:
+    source = ("import numpy\nfrom ..lm import model\nfrom . import quaternion\nimport motiongpt.eval.metrics\n"
+              "def f():\n    from motiongpt import dist, __version__\n")
+    names = [name for _, name in _imports_in(source, "motiongpt.motion")]
+    assert names == ["motiongpt.lm.model", "motiongpt.motion.quaternion", "motiongpt.eval.metrics", "motiongpt.dist",
+                     "motiongpt"]
+    assert [_layer(n) for n in names] == ["lm", "motion", "eval", "dist", "__init__"]

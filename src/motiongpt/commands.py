@@ -402,7 +402,7 @@ def run_inbetween(args: argparse.Namespace) -> int:
 
 def file_stem_of(path: Path, suffix: str) -> str:
     """`<file stem>_<suffix>` reduced to a plain file name."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", f"{path.stem}_{suffix}").lstrip(".")[:100] or "motion"
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", f"{path.stem}_{suffix}").strip("._-")[:100] or "motion"
 
 
 def render_parser() -> argparse.ArgumentParser:

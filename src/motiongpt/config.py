@@ -155,7 +155,7 @@ class TrainerConfig:
     seed: int = 1234
     device: Device = "auto"  # "auto" | "cpu" | "cuda" | "cuda:1" ...; under torchrun CUDA ranks use their local GPU
     batch_size: PositiveInt = 32  # global batch per optimiser step (summed over ranks and accumulation micro-batches)
-    precision: Literal["fp32", "bf16"] = "fp32"  # bf16 = autocast for the forward pass
+    precision: Literal["auto", "fp32", "bf16"] = "auto"  # bf16 autocast; auto = bf16 where the device has it
     find_unused_parameters: bool = False  # DDP option for models with conditionally used parameters
     optim: OptimConfig = field(default_factory=OptimConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)

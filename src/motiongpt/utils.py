@@ -114,7 +114,13 @@ def safetensors_shapes(path: str | os.PathLike) -> dict[str, tuple[int, ...]]:
 def check_shapes(expected: Mapping[str, Sequence[int]], found: Mapping[str, Sequence[int]], where: str | os.PathLike,
                  strict: bool = True) -> None:
     """One-line error naming `where` and the first parameter whose shape differs (or, if strict, that is
-    missing or unexpected)."""
+    missing or unexpected).
+
+    >>> check_shapes({"w": (4, 2)}, {"w": (8, 2)}, "model.safetensors")
+    Traceback (most recent call last):
+    ...
+    motiongpt.utils.WeightsError: model.safetensors: parameter 'w' has shape [8, 2] there but [4, 2] in the model (was the model config changed?)
+    """
     for name, shape in expected.items():
         if name in found and tuple(found[name]) != tuple(shape):
             raise WeightsError(f"{where}: parameter {name!r} has shape {list(found[name])} there but "
@@ -143,9 +149,16 @@ def load_weights(module, path: str | os.PathLike, device: str = "cpu") -> None:
     """Load a safetensors file written by `save_model` into `module` (checked: one-line errors naming the file)."""
     from safetensors.torch import load_model
 
-    expected = {name: tuple(t.shape) for name, t in module.state_dict().items()}
-    check_shapes(expected, safetensors_shapes(path), path)
+    found = safetensors_shapes(path)
+    check_shapes(_expected_in_file(module.state_dict(), found), found, path)
     load_model(module, str(path), strict=True, device=str(device))
+
+
+def _expected_in_file(state: Mapping[str, Any], found: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+    """Shapes of the tensors a `save_model` file must hold: tied aliases (one storage under several names, e.g. an
+    output layer tied to the embeddings) are saved once, under any one of their names."""
+    saved_ptrs = {state[n].data_ptr() for n in found if n in state}
+    return {n: tuple(t.shape) for n, t in state.items() if n in found or t.data_ptr() not in saved_ptrs}
 
 
 class TensorBatch:

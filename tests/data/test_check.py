@@ -34,7 +34,15 @@ BREAKAGES: dict[str, tuple[Callable[[Path], None], str]] = {
         lambda r: [(r / f"{d}/000001.{e}").unlink() for d, e in (("new_joint_vecs", "npy"), ("new_joints", "npy"), ("texts", "txt"))],
         "no original 000001.npy"),
     "bad-std": (lambda r: np.save(r / "Std.npy", np.zeros(263, np.float32)), "263 entries <= 0"),
+    "bad-split": (lambda r: (r / "train.txt").write_bytes(b"000001\n\xff\xfe\n"), "train.txt: not UTF-8 text (byte 7)"),
 }
+
+
+def test_non_utf8_caption_is_one_line(layout_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (layout_dir / "texts/000002.txt").write_bytes(b"a man walks#\xe9\n")
+    assert main([str(layout_dir)]) == 1
+    lines = [line for line in capsys.readouterr().out.splitlines() if "000002.txt" in line]
+    assert lines == ["error: texts/000002.txt: not UTF-8 text (byte 11) [bad-caption]"]
 
 
 def test_clean_directory_has_no_errors(layout_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,8 +16,8 @@ from scipy.spatial.transform import Rotation
 from synthetic import rest_pose, walking
 
 from motiongpt.io.bvh import read_bvh, write_bvh
-from motiongpt.motion.rotation import forward_kinematics
 from motiongpt.io.gltf import BONE_NAMES, JOINT_BOX, JOINT_SIZE, main, read_glb_json, write_glb
+from motiongpt.motion.rotation import forward_kinematics
 from motiongpt.motion.skeleton import SMPL22
 from motiongpt.paths import REPO_ROOT
 

@@ -42,6 +42,13 @@ def test_offset_is_seen_from_the_start_heading():
     assert astuple(off) == pytest.approx((2.0, -1.0, 90.0))
 
 
+def test_place_inverts_root_offset():
+    from motiongpt.motion.trajectory import place
+
+    track = root_track(_features(30, half_turn=-math.radians(3), side=0.02))
+    assert np.allclose(place(track[7], root_offset(track, 7, 25)), track[25], atol=1e-6)
+
+
 def test_ramp_weights_hand_computed():
     assert np.allclose(ramp_weights(2), [0.5, 0.5])
     assert np.allclose(ramp_weights(4), [0.15625, 0.34375, 0.34375, 0.15625])

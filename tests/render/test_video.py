@@ -100,3 +100,15 @@ def test_bad_paths_and_captions(tmp_path: Path) -> None:
         render_video(walking(3), tmp_path / "x.mp4", captions=["a", "b"])
     with pytest.raises(RenderError, match=r"\.png"):
         render_strip(walking(3), tmp_path / "x.jpg")
+
+
+def test_unfinished_mp4_is_an_error(tmp_path: Path) -> None:
+    """What a full disk leaves (an mp4 cut short, no index) is refused before the rename."""
+    good = render_video([walking(20)], tmp_path / "good.mp4").path
+    video.check_encoded(good, good, 20)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(good.read_bytes()[:4096])
+    with pytest.raises(RenderError, match=r"cut\.mp4: the encoder did not finish the video"):
+        video.check_encoded(cut, cut, 20)
+    with pytest.raises(RenderError, match=r"good\.mp4: the encoder wrote 20 of 25 frames"):
+        video.check_encoded(good, good, 25)

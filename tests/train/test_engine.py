@@ -52,7 +52,7 @@ class _Net(nn.Module):
 def _cfg(run_dir: Path, *overrides: str) -> TrainerConfig:
     base = [f"run_dir={run_dir}", "batch_size=8", "schedule.max_steps=6", "logging.every_steps=1",
             "logging.progress=false", "logging.tensorboard=false", "checkpoint.every_steps=3",
-            "optim.lr=1e-2", "optim.grad_clip=1.0", "device=cpu"]
+            "optim.lr=1e-2", "optim.grad_clip=1.0", "device=cpu", "precision=fp32"]
     return load_config(TrainerConfig, None, base + list(overrides))
 
 

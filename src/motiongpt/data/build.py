@@ -76,7 +76,13 @@ class ClipResult:
 
 
 def segment_bounds(num_frames: int, max_frames: int = MAX_FRAMES, min_frames: int = MIN_FRAMES) -> list[tuple[int, int]]:
-    """Evenly sized [first, last) joint-frame ranges giving <= max_frames feature frames each; [] if too short."""
+    """Evenly sized [first, last) joint-frame ranges giving <= max_frames feature frames each; [] if too short.
+
+    >>> segment_bounds(400)  # 20 s at 20 fps: three motions of at most 197 joint frames (196 feature frames)
+    [(0, 133), (133, 267), (267, 400)]
+    >>> segment_bounds(40)  # 39 feature frames: shorter than MIN_FRAMES
+    []
+    """
     if num_frames - 1 < min_frames:
         return []
     count = math.ceil(num_frames / (max_frames + 1))

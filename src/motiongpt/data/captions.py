@@ -203,7 +203,8 @@ CONTENTS: dict[str, ContentBank] = {
         "wave bye-bye", "wave a hand side to side to say bye-bye", "wave goodbye repeatedly", "give a big bye-bye wave",
         "keep waving goodbye", "wave farewell over and over", "wave a hand back and forth to say goodbye",
         "wave goodbye several times", "keep waving bye", "wave goodbye again and again", "say bye-bye with a waving hand",
-        "wave and ^wave goodbye", "wave bye-bye to someone",
+        "wave and ^wave goodbye", "wave bye-bye to someone", "bid farewell with a waving hand",
+        "signal goodbye over and over", "see someone off with lots of waves", "say bye-bye over and over",
     ), nouns=("big bye-bye wave", "long goodbye wave", "repeated goodbye wave", "series of goodbye waves"),
         details=("to someone",)),
     "respond": ContentBank((
@@ -506,9 +507,10 @@ def bank_texts(bank: ContentBank) -> list[str]:
     return [plain_phrase(p) for f in fields(bank) if f.name != "locomotion" for p in getattr(bank, f.name)]
 
 
-def limb_side(content: str, joints: np.ndarray, ratio: float = 1.8) -> str | None:
+def limb_side(content: str, joints: np.ndarray, ratio: float = 1.8, min_range: float = 0.15) -> str | None:
     """'left'/'right' when one limb clearly does a kick (foot height) or punch (wrist reach); else None.
 
+    Clearly: its range (metres) is at least `min_range` and `ratio` times the other limb's.
     `joints` (T, 22, 3) SMPL-22 order, Y up; left/right are the performer's own (joints 10/11 feet, 20/21 wrists).
     """
     content = label_name(content)
@@ -519,7 +521,7 @@ def limb_side(content: str, joints: np.ndarray, ratio: float = 1.8) -> str | Non
         left, right = (float(np.ptp(reach[:, k])) for k in (0, 1))
     else:
         return None
-    if max(left, right) < ratio * min(left, right):
+    if max(left, right) < max(ratio * min(left, right), min_range):
         return None
     return "left" if left > right else "right"
 

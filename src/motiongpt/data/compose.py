@@ -239,14 +239,24 @@ def join_caption(subject: Subject, predicates: list[str], rng: random.Random) ->
     return re.sub(r"\s+", " ", rng.choice(templates).format(**values)).strip()
 
 
+def _pick(options: list[tuple[Subject, str]], rng: random.Random) -> tuple[Subject, str]:
+    """A random option; half of the time the shorter of two (people describe sequences tersely)."""
+    first, second = rng.choice(options), rng.choice(options)
+    return min(first, second, key=lambda o: len(o[1])) if rng.random() < 0.5 else first
+
+
 def compose_caption_texts(part_captions: list[list[str]], rng: random.Random, want: int) -> list[str]:
-    """Up to `want` distinct "X, then Y" captions from the parts' own captions (subject-first ones)."""
+    """Up to `want` distinct "X, then Y" captions from the parts' own captions (subject-first ones; the one
+    subject is a plain one such as "a man" when the first part has any, since a styled subject would claim
+    its style for the whole sequence)."""
     usable = [[s for s in (split_subject(c.lower()) for c in caps) if s] for caps in part_captions]
     if not all(usable):
         return []
+    plain = set(PLAIN_SUBJECTS)
+    usable[0] = [s for s in usable[0] if s[0] in plain] or usable[0]
     out: list[str] = []
     for _ in range(20 * want):
-        chosen = [rng.choice(u) for u in usable]
+        chosen = [_pick(u, rng) for u in usable]
         text = join_caption(chosen[0][0], [pred for _, pred in chosen], rng)
         if text not in out:
             out.append(text)

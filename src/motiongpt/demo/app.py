@@ -37,6 +37,7 @@ import numpy as np
 
 from motiongpt.io.export import MOTION_SUFFIXES, MotionFileError, load_motion, read_npy_header
 from motiongpt.io.limits import applied_limits
+from motiongpt.lm.pipeline import ChatTurn
 from motiongpt.motion.constants import FPS, MIN_INPUT_FRAMES
 from motiongpt.motion.skeleton import SMPL22
 from motiongpt.service import (
@@ -48,18 +49,6 @@ from motiongpt.service import (
     save_motion_outputs,
     seconds_to_frames,
 )
-
-try:
-    from motiongpt.lm.pipeline import ChatTurn
-except ImportError:  # a pipeline without multi-turn chat: the demo then routes each message on its own
-
-    @dataclass(frozen=True)
-    class ChatTurn:  # type: ignore[no-redef]
-        """One turn of a conversation (the fields of `motiongpt.lm.pipeline.ChatTurn`)."""
-
-        role: str
-        text: str
-        motion: np.ndarray | None = None
 
 log = logging.getLogger(__name__)
 
@@ -586,7 +575,7 @@ def build_demo(pipeline: Any, settings: DemoSettings = DemoSettings(), store: Se
             with gr.Column(scale=2):
                 video = gr.Video(label="Motion", elem_id="video", autoplay=True, loop=True, interactive=False)
                 viewer = gr.Model3D(label="3D view (drag to turn, scroll to zoom)", elem_id="viewer",
-                                    clear_color=(0.95, 0.95, 0.95, 1.0), camera_position=(90, 80, 4.5),
+                                    clear_color=(0.95, 0.95, 0.95, 1.0), camera_position=(90, 80, 3.5),
                                     interactive=False, height=360)
                 downloads = gr.File(label="Downloads (mp4, GLB, BVH, npy, JSON)", elem_id="downloads",
                                     file_count="multiple", interactive=False)

@@ -15,7 +15,8 @@ replication like the original; under `--reuse` the real items' evaluator embeddi
 (the same numbers, less time). m2t on data with Bandai labels (manifest.json) also reports "Caption action
 acc.": the share of captions whose nearest training caption (MiniLM) has the label of the described motion.
 `actions` (`motiongpt.eval.actions`, `--captions dev|test|FILE`, `--recognizer DIR`) scores generated motions
-with the action recogniser. The JSON (written atomically) holds every per-replication value.
+with the action recogniser; `chat` (`motiongpt.eval.chat`) scores replies to the chat set (right output kind,
+action accuracy). The JSON (written atomically) holds every per-replication value.
 """
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ from motiongpt.progress import progress
 from motiongpt.utils import atomic_write_json
 
 log = logging.getLogger(__name__)
-TASKS = ("t2m", "m2t", "pred", "inbetween", "recon", "actions")
+TASKS = ("t2m", "m2t", "pred", "inbetween", "recon", "actions", "chat")
 LOWER_IS_BETTER = {"FID", "MM-Dist", "ADE", "FDE", "failed"}
 
 
@@ -460,6 +461,10 @@ def run(args: argparse.Namespace) -> dict:
         from motiongpt.eval.actions import run_actions
 
         return run_actions(pipe, data, args)
+    if args.task == "chat":
+        from motiongpt.eval.chat import run_chat
+
+        return run_chat(pipe, data, args)
     ev_dir = args.evaluator or pipe.evaluator_dir
     if ev_dir is None:
         raise FileNotFoundError("no evaluator: pass --evaluator DIR (or put one in <model>/evaluator)")

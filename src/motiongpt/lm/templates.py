@@ -92,6 +92,7 @@ class Fields:
     frames: int | None = None
     motions: dict[str, torch.Tensor] = field(default_factory=dict)  # slot -> (n,) codebook ids
     offset: RootOffset | None = None  # end clip seen from the start clip (in-between)
+    anchor_pose: np.ndarray | None = None  # (3,) x, z, yaw of the given start part's last frame (output alignment)
     other_caption: str | None = None
     turns: tuple[Turn, ...] = ()  # fills <Conversation_Placeholder>
 
@@ -143,7 +144,8 @@ class Cut:
     """How a training example is cut from one motion, and how a generated part fits back into a whole motion.
 
     `whole`: motion slots whose concatenation is the complete motion (the generated slot among them);
-    `anchor`: (slot, slot) whose seam the end-clip offset refers to (last frame of the first -> first of the second).
+    `anchor`: (given slot, slot after the gap): the decoded given part is aligned to the given motion's end
+    pose, and an end-clip offset refers to last frame of the first -> first frame of the second.
     """
 
     name: str
@@ -190,7 +192,7 @@ def cut_masked_span(sample: LMSample, rng: random.Random) -> Fields:
     return base_fields(sample, {MASKED: span_mask(_codes(sample), rng)})
 
 
-@register_cut("prefix_rest", min_tokens=3, whole=(PREFIX, REST))
+@register_cut("prefix_rest", min_tokens=3, whole=(PREFIX, REST), anchor=(PREFIX, REST))
 def cut_prefix_rest(sample: LMSample, rng: random.Random) -> Fields:
     """The first 20% of the tokens and the rest (prediction)."""
     prefix, rest = split_predict(_codes(sample))

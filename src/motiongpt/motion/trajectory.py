@@ -7,6 +7,7 @@ yaw 0 = facing +Z, positive yaw = turned to the left (towards +X)::
 
     track = root_track(features)                        # (T, 3): x, z, yaw per frame
     off = root_offset(track, a, b)                      # RootOffset(ahead, left, turn) of frame b seen from a
+    place(track[a], off)                                # == track[b] (x, z, yaw)
     fixed = blend_root_to_target(features, a, b, off)   # root velocities of frames a..b adjusted smoothly
     off.rounded()                                       # 0.1 m / 15 degree steps, as the LM prompt shows it
     seam_jump(joints, s)                                # joint velocity jump (m/s) across the seam before frame s
@@ -72,6 +73,13 @@ def root_offset(track: np.ndarray, a: int, b: int) -> RootOffset:
     d = track[b, :2] - track[a, :2]
     turn = math.degrees(float(wrap_angle(track[b, 2] - track[a, 2])))
     return RootOffset(float(d @ forward), float(d @ left), turn)
+
+
+def place(pose: np.ndarray, offset: RootOffset) -> np.ndarray:
+    """Root pose (3,) [x, z, yaw] reached by moving `offset` from root pose `pose` (inverse of `root_offset`)."""
+    forward, left = _axes(float(pose[2]))
+    xz = pose[:2] + offset.ahead * forward + offset.left * left
+    return np.array([xz[0], xz[1], float(wrap_angle(pose[2] + math.radians(offset.turn)))])
 
 
 def joints_facing(joints: np.ndarray, skeleton: Skeleton = SMPL22) -> np.ndarray:

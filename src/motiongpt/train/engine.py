@@ -52,6 +52,7 @@ from torch import nn
 
 from motiongpt import dist as D
 from motiongpt.config import OptimConfig, ScheduleConfig, TrainerConfig, save_config
+from motiongpt.precision import autocast_context
 from motiongpt.utils import atomic_dir, atomic_write_json, load_weights, read_weights, seed_everything
 
 LossFn = Callable[[nn.Module, Any], "tuple[torch.Tensor, dict[str, Any]]"]
@@ -569,7 +570,7 @@ class Trainer:
             if isinstance(self._wrapped, nn.parallel.DistributedDataParallel) and i < len(micro) - 1:
                 sync = self._wrapped.no_sync()
             with sync:
-                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
+                with autocast_context(self.device, cfg.precision):
                     loss, metrics = self._wrapped(batch)
                 if not torch.isfinite(loss):
                     raise FloatingPointError(f"non-finite loss {loss.item()} at step {self.step}")
