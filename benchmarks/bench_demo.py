@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = [row for b in args.max_batch for row in bench_setting(pipeline, b, args, Path(tmp))]
     result = {"model": str(args.model or "tiny random"), "video": not args.no_video, "seconds": args.seconds,
               "requests_per_user": args.requests, "omp_threads": os.environ.get("OMP_NUM_THREADS"),
-              "cpus": os.cpu_count(), "runs": rows}
+              "cpus": os.cpu_count(), "load_average_1min_after": round(os.getloadavg()[0], 2), "runs": rows}
     atomic_write_json(args.out, result)
     print(f"wrote {args.out}")
     return 0

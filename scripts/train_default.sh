@@ -15,40 +15,47 @@ export OMP_NUM_THREADS=$THREADS
 stamp() { echo "[$(date -u +%H:%M:%S)] $*"; }
 resume_flag() { [ -d "$1/checkpoints" ] && ls "$1/checkpoints" | grep -q . && echo --resume || true; }
 
-stamp "1/7 dataset"
+stamp "1/9 dataset (captions composed from the labels) + 3,000 composed 'X, then Y' sequences"
 [ -f $DATA/manifest.json ] || $MG data bandai --src "$SHARED/data/bandai/bandai-namco-motion.tar.xz" --out $DATA
+[ -s $DATA/train_composed.txt ] || $MG data compose $DATA --count 3000 --seed 0
 
-stamp "2/7 motion tokenizer (VQ-VAE)"
+stamp "2/9 motion tokenizer (VQ-VAE)"
 [ -f runs/vq_cpu/tokenizer/last/model.safetensors ] || \
   $MG train vq --config configs/vq/cpu.yaml --data $DATA --run-dir runs/vq_cpu --threads "$THREADS" \
     $(resume_flag runs/vq_cpu)
 
-stamp "3/7 token cache"
+stamp "3/9 token cache"
 $MG tokenize --tokenizer runs/vq_cpu/tokenizer/best --data $DATA --out $DATA/tokens/vq_cpu
 
-stamp "4/7 evaluator"
+stamp "4/9 evaluator"
 [ -f runs/evaluator/export/best/model.safetensors ] || \
   $MG train evaluator --data $DATA --config configs/evaluator/t2m_cpu.yaml --run-dir runs/evaluator \
     $(resume_flag runs/evaluator)
 
-stamp "5/7 LM stage 2: pre-training"
+stamp "5/9 action recogniser"
+[ -f runs/recognizer/export/best/model.safetensors ] || \
+  $MG train recognizer --config configs/recognizer/cpu.yaml --data $DATA --run-dir runs/recognizer \
+    $(resume_flag runs/recognizer)
+
+stamp "6/9 LM stage 2: pre-training (BERT2BERT from all-MiniLM-L6-v2)"
 [ -f runs/lm_pretrain/export/last/model.safetensors ] || \
-  $MG train lm --stage pretrain --config configs/lm/cpu.yaml --data $DATA --tokens $DATA/tokens/vq_cpu \
+  $MG train lm --config configs/lm/minilm.yaml --data $DATA --tokens $DATA/tokens/vq_cpu \
     --run-dir runs/lm_pretrain $(resume_flag runs/lm_pretrain)
 
-stamp "6/7 LM stage 3: instruction tuning"
+stamp "7/9 LM stage 3: instruction tuning"
 [ -f runs/lm_instruct/export/last/model.safetensors ] || \
-  $MG train lm --stage instruct --config configs/lm/cpu_instruct.yaml --data $DATA --tokens $DATA/tokens/vq_cpu \
+  $MG train lm --config configs/lm/minilm_instruct.yaml --data $DATA --tokens $DATA/tokens/vq_cpu \
     --init runs/lm_pretrain/export/last --run-dir runs/lm_instruct $(resume_flag runs/lm_instruct)
 
-stamp "7/7 assemble checkpoints/default"
+stamp "8/9 assemble checkpoints/default (LM weights stored in bf16)"
 .venv/bin/python - <<'PY'
 from motiongpt.lm.model import MotionLM
 from motiongpt.lm.pipeline import Pipeline
 from motiongpt.tokenizer import MotionTokenizer
 
-pipe = Pipeline(MotionLM.from_pretrained("runs/lm_instruct/export/best"),
+pipe = Pipeline(MotionLM.from_pretrained("runs/lm_instruct/export/last"),
                 MotionTokenizer.from_pretrained("runs/vq_cpu/tokenizer/best"), device="cpu")
-print("wrote", pipe.save_pretrained("checkpoints/default", evaluator_dir="runs/evaluator/export/best"))
+print("wrote", pipe.save_pretrained("checkpoints/default", evaluator_dir="runs/evaluator/export/best",
+                                    extra_dirs={"recognizer": "runs/recognizer/export/best"}, lm_dtype="bfloat16"))
 PY
-stamp "done: try  $MG generate \"a person walks forward happily\" --seconds 4 --out out/"
+stamp "9/9 done: try  $MG generate \"a person walks forward happily\" --seconds 4 --out out/"

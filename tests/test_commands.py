@@ -167,7 +167,8 @@ def test_helpers() -> None:
     assert seconds_to_frames(4) == 80 and seconds_to_frames(0.01) == 1
 
 
-def test_long_prompt_is_cut_with_one_line_note(fake: FakePipeline, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_long_prompt_is_cut_with_one_line_note(fake: FakePipeline, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture) -> None:
     text = "a person walks forward and " * 400  # 10,800 characters
     assert main(["generate", text, "--format", "npy", "--out", str(tmp_path)]) == 0
     used = fake.calls[0][1][0][0]

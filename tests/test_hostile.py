@@ -153,8 +153,10 @@ CASES = [
          _write("tiny.bvh", _bvh("3", "100000"))),
     Case("bvh-200k-frames", ["caption", "{in}"], ["long.bvh", "Frames", "200000 frames"],
          _write("long.bvh", _bvh("200000", "0.0083333"))),
-    Case("bvh-65MB", ["caption", "{in}"], ["big.bvh", "65 MB", "--max-file-mb"], _write("big.bvh", _sparse(65_000_000))),
-    Case("json-fps-1e-6", ["caption", "{in}"], ["m.json", "field 'fps'", "1e-06"], _write("m.json", _json_motion(1e-6))),
+    Case("bvh-65MB", ["caption", "{in}"], ["big.bvh", "65 MB", "--max-file-mb"],
+         _write("big.bvh", _sparse(65_000_000))),
+    Case("json-fps-1e-6", ["caption", "{in}"], ["m.json", "field 'fps'", "1e-06"],
+         _write("m.json", _json_motion(1e-6))),
     *[Case(f"json-fps-{name}", ["caption", "{in}"], ["m.json", "field 'fps'"], _write("m.json", text))
       for name, text in [("0", _json_motion(0)), ("-20", _json_motion(-20)), ("twenty", _json_motion("twenty")),
                          ("null", _json_motion(None)), ("list", _json_motion([20])), ("true", _json_motion(True)),

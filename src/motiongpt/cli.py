@@ -37,8 +37,9 @@ def _eval(summary: str, *examples: str) -> Command:
 
 
 COMMANDS: dict[tuple[str, ...], Command] = {
-    ("data", "bandai"): Command("motiongpt.data.bandai", "build the Bandai-Namco dataset in HumanML3D layout", examples=(
-        "motiongpt data bandai --src ../shared/data/bandai/bandai-namco-motion.tar.xz --out data/bandai",)),
+    ("data", "bandai"): Command("motiongpt.data.bandai", "build the Bandai-Namco dataset in HumanML3D layout",
+                                examples=("motiongpt data bandai --src ../shared/data/bandai/bandai-namco-motion.tar.xz "
+                                          "--out data/bandai",)),
     ("data", "check"): Command("motiongpt.data.check", "validate a HumanML3D / KIT-ML layout directory", examples=(
         "motiongpt data check data/bandai", "motiongpt data check ~/HumanML3D --quick --max-per-kind 5")),
     ("data", "custom"): Command("motiongpt.data.custom", "BVH folder + captions CSV -> HumanML3D layout", examples=(

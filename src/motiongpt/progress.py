@@ -79,7 +79,7 @@ def progress_bar(total: int | None, desc: str, initial: int = 0, every: int = DE
     if _is_tty(stream):
         from tqdm import tqdm
 
-        return tqdm(total=total, initial=initial, desc=desc, file=stream, dynamic_ncols=True, leave=False)
+        return tqdm(total=total, initial=initial, desc=desc, file=stream, dynamic_ncols=True)
     return LogProgress(total, desc, initial, every, stream)
 
 

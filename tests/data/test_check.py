@@ -42,7 +42,7 @@ def test_non_utf8_caption_is_one_line(layout_dir: Path, capsys: pytest.CaptureFi
     (layout_dir / "texts/000002.txt").write_bytes(b"a man walks#\xe9\n")
     assert main([str(layout_dir)]) == 1
     lines = [line for line in capsys.readouterr().out.splitlines() if "000002.txt" in line]
-    assert lines == ["error: texts/000002.txt: not UTF-8 text (byte 11) [bad-caption]"]
+    assert lines == ["error: texts/000002.txt: not UTF-8 text (byte 12) [bad-caption]"]
 
 
 def test_clean_directory_has_no_errors(layout_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -125,3 +125,14 @@ def test_caption_grammar_helpers() -> None:
     texts = {join_caption(("a woman", "her"), ["walks forward", "waves his right hand"], rng) for _ in range(60)}
     assert all(t.count("a woman") == 1 and "his" not in t and "her right hand" in t for t in texts)
     assert len(texts) >= 6
+
+
+def test_lm_items_load_a_joined_split_list(composed: Path) -> None:
+    from motiongpt.lm.data import load_items
+
+    tokens = composed / "tokens"
+    tokens.mkdir()
+    for path in (composed / "new_joint_vecs").glob("*.npy"):
+        np.save(tokens / path.name, np.zeros(np.load(path).shape[0] // 4, np.int16))
+    items = load_items(composed, tokens, "train+train_composed", 512)
+    assert len(items) == 10 + 12 and sum(i.motion_id.startswith("C") for i in items) == 12

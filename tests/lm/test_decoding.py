@@ -110,3 +110,30 @@ def test_lean_generation_stops_early_and_pads_finished_rows(vocab):
     assert out[0][4] == vocab.eos_id and out[0][5:].tolist() == [vocab.pad_id] * 2
     with pytest.raises(ValueError, match="backend"):
         lm.generate(prompts(vocab, 1), ["motion"], [2], backend="fast")
+
+
+def test_peft_wrapped_backbone_runs_through_its_base_model(vocab):
+    peft = pytest.importorskip("peft")
+    lm = build("llama-tiny", vocab)
+    lora = peft.LoraConfig(r=2, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    lm.backbone = peft.get_peft_model(lm.backbone, lora).eval()
+    lean, hf = both(lm, ["motion", "text"], [4, None], temperature=0.0, max_new_tokens=12)
+    assert [x.tolist() for x in lean] == [x.tolist() for x in hf]
+
+
+def test_fallback_runners_match_hf_for_other_backbones(vocab, monkeypatch):
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from motiongpt.lm import decoding
+
+    torch.manual_seed(0)
+    gpt = dict(vocab_size=vocab.size, n_embd=32, n_layer=2, n_head=2, pad_token_id=vocab.pad_id)
+    enc = BertModel(BertConfig(vocab_size=vocab.size, hidden_size=48, num_hidden_layers=1, num_attention_heads=2,
+                               intermediate_size=64), add_pooling_layer=False)
+    model = EncoderDecoderModel(encoder=enc, decoder=GPT2LMHeadModel(GPT2Config(add_cross_attention=True, **gpt)))
+    for config in (model.config, model.generation_config):
+        config.decoder_start_token_id, config.pad_token_id, config.eos_token_id = vocab.eos_id, vocab.pad_id, vocab.eos_id
+    monkeypatch.setattr(decoding, "CAUSAL_PLAIN_HEAD", ())
+    for lm in (MotionLM(model, vocab).eval(), build("gpt2-tiny", vocab)):
+        lean, hf = both(lm, MODES[:3], LENGTHS[:3], temperature=0.0, max_new_tokens=12)
+        assert [x.tolist() for x in lean] == [x.tolist() for x in hf]

@@ -114,7 +114,11 @@ def test_converse_keeps_the_last_motion_and_bounds_history(pipe, monkeypatch):
              ChatTurn("user", "describe what you made")]
     seen = []
     original = pipe.lm.generate
-    monkeypatch.setattr(pipe.lm, "generate", lambda prompts, *a, **k: seen.extend(prompts) or original(prompts, *a, **k))
+    def spy(prompts, *args, **kwargs):
+        seen.extend(prompts)
+        return original(prompts, *args, **kwargs)
+
+    monkeypatch.setattr(pipe.lm, "generate", spy)
     reply = pipe.converse(turns)
     assert reply.ok or reply.error
     assert int(pipe.vocab.is_motion(seen[-1]).sum()) == 6  # the assistant's motion is in the prompt

@@ -84,11 +84,14 @@ def test_motion_is_spliced_as_ids_and_lengths_are_real_frames(vocab):
 def test_inbetween_example_states_where_the_end_clip_stands(vocab):
     codes = torch.arange(20) % 16  # 20 tokens: start = tokens 0..4, end = tokens 15..19
     sample = LMSample(codes, frames=80, caption="a man walks", track=_walk_track(80, speed=0.05))
-    fields = sample_fields(load_tasks()["m2m_inbetween_at"], sample, random.Random(0))
-    assert fields.offset.ahead == pytest.approx(0.05 * (60 - 19)) and fields.offset.left == pytest.approx(0.0)
-    assert len(fields.motions["<Motion_Prefix_Placeholder>"]) == 5
+    for seed in range(5):
+        fields = sample_fields(load_tasks()["m2m_inbetween_at"], sample, random.Random(seed))
+        n = len(fields.motions["<Motion_Prefix_Placeholder>"])  # 15-30% of the tokens given at each end
+        assert 3 <= n <= 6 and len(fields.motions["<Motion_Suffix_Placeholder>"]) == n
+        gap_frames = 4 * (20 - n) - (4 * n - 1)  # last start frame 4n-1 -> first end frame 4(20-n)
+        assert fields.offset.ahead == pytest.approx(0.05 * gap_frames) and fields.offset.left == pytest.approx(0.0)
     ex = build_example(load_tasks()["m2m_inbetween_at"], sample, vocab, random.Random(0), phrasing=0)
-    assert "2.0 m ahead" in vocab.decode_text(ex.input_ids)
+    assert " m ahead, 0.0 m to the left, facing 0 degrees left" in vocab.decode_text(ex.input_ids)
 
 
 def test_offset_text_rounds_to_tenths_and_fifteen_degrees():
@@ -106,6 +109,7 @@ def test_motion_splits():
     assert len(start) == len(end) == 5 and torch.equal(torch.cat([start, middle, end]), codes)
     s, m, e = split_inbetween(torch.arange(3))
     assert len(s) == len(m) == len(e) == 1
+    assert len(split_predict(codes, 0.35)[0]) == 7 and len(split_inbetween(codes, 0.15)[0]) == 3
 
 
 def test_span_mask_collapses_spans():

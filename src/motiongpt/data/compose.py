@@ -280,12 +280,15 @@ class Composed:
 def compose_one(data: MotionDir, clips: list[Clip], cfg: ComposeConfig, index: int) -> Composed:
     """Composed motion number `index` (parts redrawn until every part has a subject-first caption)."""
     rng = _rng(cfg.seed, index)
-    while True:
+    for _ in range(100):
         parts = plan_parts(clips, cfg, rng)
         captions = [[c.text for c in data.captions(p.motion_id)] for p in parts]
         texts = compose_caption_texts(captions, rng, rng.randint(*cfg.captions))
         if texts:
             break
+    else:
+        raise ValueError(f"{data.root / TEXTS_DIR}: captions rarely open with a known subject ('a man ...'): "
+                         "cannot compose (run `motiongpt data recaption` first)")
     feats = join_features([data.features(p.motion_id)[p.first:p.last] for p in parts], cfg.blend)
     return Composed(f"{PREFIX}{index:05d}", parts, feats, texts)
 

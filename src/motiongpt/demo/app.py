@@ -248,7 +248,7 @@ class SessionStore:
 class Conversation:
     """The last turns of one session (bounded) and when it was last used."""
 
-    turns: list = field(default_factory=list)  # ChatTurn
+    turns: list[ChatTurn] = field(default_factory=list)
     touched: float = field(default_factory=time.time)
 
     def last_motion(self) -> np.ndarray | None:

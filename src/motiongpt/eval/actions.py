@@ -204,8 +204,9 @@ def eval_actions(pipe, setup: ActionsSetup, captions: str, opts: EvalOptions) ->
         rows["Model"].failed += len(ok) - sum(ok)
         rows["Model"].add_scores(truth, recognise(setup.recognizer, [r.features if k else None
                                                                       for r, k in zip(results, ok)]))
-    notes = {"left_out": dict(left_out), "real_fallback": setup.real.fallback,
-             "no_real_clip": sorted(setup.judgeable - set(setup.real.pools))}
+    asked = set(rows["Model"].per_label)
+    notes = {"left_out": dict(left_out),
+             "real_fallback": {k: v for k, v in setup.real.fallback.items() if k in asked}}
     return rows, notes
 
 

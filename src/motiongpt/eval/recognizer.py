@@ -297,7 +297,7 @@ def evaluate_split(model: ActionRecognizer, data: MotionDir, split: str) -> dict
     ids = [m for m in data.ids(split) if data.has_motion(m) and original_id(m) in labels]
     truth = np.array([model.labels.index(label_of(labels, m)) for m in ids])
     pred = model.predict([data.features(m) for m in ids]).indices
-    sets = np.array([labels[original_id(m)].set for m in ids])
+    sets = np.array([labels[original_id(m)].set for m in ids], dtype=object)
     correct = pred == truth
     per_set = {s: {"accuracy": float(correct[sets == s].mean()), "clips": int((sets == s).sum())}
                for s in sorted(set(sets))}

@@ -8,11 +8,11 @@ of 4 frames) per test motion, shuffles, generates, embeds with the evaluator and
 table shows mean ± 1.96 std / sqrt(R). Rows: "Real motion", a retrieval baseline (t2m: nearest training caption
 by MiniLM -> its motion; m2t: nearest training motion by evaluator embedding -> its caption; pred: hold the
 last given pose; inbetween: linear interpolation and a velocity-matched Hermite root path with blended pose)
-and the model; pred/inbetween also report the seam jump (joint velocity jump at the seams, m/s). Samples the model fails to produce
-(`ok=False`) are counted in a "failed" column and left out of the metrics. `--reuse` generates once and
-reuses the generations in every replication (only pools and pairs are re-drawn); the default regenerates per
-replication like the original; under `--reuse` the real items' evaluator embeddings are computed once too
-(the same numbers, less time). m2t on data with Bandai labels (manifest.json) also reports "Caption action
+and the model; pred/inbetween also report the seam jump (joint velocity jump at the seams, m/s). Samples the
+model fails to produce (`ok=False`) are counted in a "failed" column and left out of the metrics. `--reuse`
+generates once and reuses the generations in every replication (only pools and pairs are re-drawn); the default
+regenerates per replication like the original; under `--reuse` the real items' evaluator embeddings are computed
+once too (the same numbers, less time). m2t on data with Bandai labels (manifest.json) also reports "Caption action
 acc.": the share of captions whose nearest training caption (MiniLM) has the label of the described motion.
 `actions` (`motiongpt.eval.actions`, `--captions dev|test|FILE`, `--recognizer DIR`) scores generated motions
 with the action recogniser; `chat` (`motiongpt.eval.chat`) scores replies to the chat set (right output kind,

@@ -179,16 +179,14 @@ class Head:
 
 
 class Seq2SeqRunner:
-    """Encoder once; decoder body with an `EncoderDecoderCache` (cross-attention keys computed once)."""
+    """Fallback for other encoder-decoders: encoder once, then the whole model per step with its own cache."""
 
     def __init__(self, model: PreTrainedModel, body: nn.Module, head: Head) -> None:
         self.model, self.body, self.head = model, body, head
         self.cache = self.enc = self.enc_mask = None
 
     def start(self, ids: torch.Tensor, mask: torch.Tensor, budget: int) -> torch.Tensor:
-        enc = self.model.get_encoder()(input_ids=ids, attention_mask=mask).last_hidden_state
-        project = getattr(self.model, "enc_to_dec_proj", None)
-        self.enc = project(enc) if project is not None else enc
+        self.enc = self.model.get_encoder()(input_ids=ids, attention_mask=mask).last_hidden_state
         self.enc_mask = mask
         config = self.body.config
         self.cache = EncoderDecoderCache(DynamicCache(config=config), DynamicCache(config=config))
@@ -241,14 +239,126 @@ def decoder_start_id(model: PreTrainedModel) -> int:
     raise ValueError(f"{type(model).__name__}: config has no decoder_start_token_id")
 
 
-def _t5(model: PreTrainedModel) -> Seq2SeqRunner:
-    scale = model.model_dim ** -0.5 if getattr(model.config, "scale_decoder_outputs", True) else 1.0
-    return Seq2SeqRunner(model, model.decoder, Head(lambda h: h * scale, model.lm_head.weight))
+def _t5_norm(norm: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """`T5LayerNorm` (RMS norm, statistics in fp32), op for op."""
+    x = x * torch.rsqrt(x.to(torch.float32).pow(2).mean(-1, keepdim=True) + norm.variance_epsilon)
+    if norm.weight.dtype in (torch.float16, torch.bfloat16):
+        x = x.to(norm.weight.dtype)
+    return norm.weight * x
 
 
-def _bert2bert(model: PreTrainedModel) -> Seq2SeqRunner:
-    pred = model.decoder.cls.predictions
-    return Seq2SeqRunner(model, model.decoder.bert, Head(pred.transform, pred.decoder.weight, pred.decoder.bias))
+class T5Runner:
+    """Hand-written T5 decoder step over the model's own weights (the same torch ops as transformers' T5, without
+    its per-call module / mask / cache machinery): a preallocated self-attention KV cache, cross-attention keys
+    and values computed once, the relative position bias of every step precomputed."""
+
+    def __init__(self, model: PreTrainedModel) -> None:
+        self.model, self.blocks = model, list(model.decoder.block)
+        first = self.blocks[0].layer[0].SelfAttention
+        self.heads, self.d_kv = first.n_heads, first.key_value_proj_dim
+        scale = model.model_dim ** -0.5 if getattr(model.config, "scale_decoder_outputs", True) else 1.0
+        self.head = Head(lambda h: h * scale, model.lm_head.weight)
+        self.t = 0
+
+    def _split(self, x: torch.Tensor) -> torch.Tensor:
+        return x.view(x.shape[0], x.shape[1], -1, self.d_kv).transpose(1, 2)  # (B, H, L, d_kv)
+
+    def start(self, ids: torch.Tensor, mask: torch.Tensor, budget: int) -> torch.Tensor:
+        enc = self.model.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        cross = [b.layer[1].EncDecAttention for b in self.blocks]
+        self.cross_kv = [(self._split(nn.functional.linear(enc, a.k.weight)),
+                          self._split(nn.functional.linear(enc, a.v.weight))) for a in cross]
+        k = self.cross_kv[0][0]
+        bias = torch.zeros(1, self.heads, 1, ids.shape[1], dtype=k.dtype, device=ids.device)
+        self.cross_mask = torch.where(mask[:, None, None, :].bool(), bias, torch.finfo(k.dtype).min).contiguous()
+        shape = (ids.shape[0], self.heads, budget + 1, self.d_kv)
+        self.cache = [(k.new_zeros(shape), k.new_zeros(shape)) for _ in self.blocks]
+        self.bias = self.blocks[0].layer[0].SelfAttention.compute_bias(budget + 1, budget + 1, device=ids.device)
+        self.t = 0
+        return self.step(torch.full((ids.shape[0],), decoder_start_id(self.model), device=ids.device))
+
+    def _attend(self, attn: nn.Module, q_in: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                mask: torch.Tensor) -> torch.Tensor:
+        q = self._split(nn.functional.linear(q_in, attn.q.weight))
+        out = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=1.0)
+        out = out.reshape(out.shape[0], -1, 1, v.shape[-1]).transpose(1, 2).contiguous()
+        return nn.functional.linear(out.reshape(out.shape[0], 1, -1), attn.o.weight)
+
+    def step(self, tokens: torch.Tensor) -> torch.Tensor:
+        t, x = self.t, self.model.decoder.embed_tokens(tokens[:, None])
+        mask = self.bias[:, :, t:t + 1, :t + 1].contiguous()
+        for block, (keys, values), (ck, cv) in zip(self.blocks, self.cache, self.cross_kv):
+            sa, ca, ff = block.layer
+            n = _t5_norm(sa.layer_norm, x)
+            keys[:, :, t:t + 1] = self._split(nn.functional.linear(n, sa.SelfAttention.k.weight))
+            values[:, :, t:t + 1] = self._split(nn.functional.linear(n, sa.SelfAttention.v.weight))
+            x = x + self._attend(sa.SelfAttention, n, keys[:, :, :t + 1], values[:, :, :t + 1], mask)
+            x = x + self._attend(ca.EncDecAttention, _t5_norm(ca.layer_norm, x), ck, cv, self.cross_mask)
+            x = x + ff.DenseReluDense(_t5_norm(ff.layer_norm, x))
+        self.t += 1
+        return _t5_norm(self.model.decoder.final_layer_norm, x)[:, -1]
+
+
+def _sdpa_merge(out: torch.Tensor) -> torch.Tensor:
+    """(B, H, 1, d) attention output -> (B, 1, H * d), as transformers' sdpa integration lays it out."""
+    out = out.reshape(out.shape[0], -1, 1, out.shape[-1]).transpose(1, 2).contiguous()
+    return out.reshape(out.shape[0], 1, -1).contiguous()
+
+
+class BertRunner:
+    """Hand-written step of a BERT2BERT decoder (`EncoderDecoderModel` with a `BertLMHeadModel`), op for op as
+    transformers runs it: preallocated self-attention KV cache, cross-attention keys / values computed once."""
+
+    def __init__(self, model: PreTrainedModel) -> None:
+        self.model, self.bert = model, model.decoder.bert
+        self.layers = list(self.bert.encoder.layer)
+        first = self.layers[0].attention.self
+        self.heads, self.d_head = first.num_attention_heads, first.attention_head_size
+        pred = model.decoder.cls.predictions
+        self.head = Head(pred.transform, pred.decoder.weight, pred.decoder.bias)
+        self.t = 0
+
+    def _split(self, x: torch.Tensor, linear: nn.Linear) -> torch.Tensor:
+        x = nn.functional.linear(x, linear.weight, linear.bias)
+        return x.view(x.shape[0], x.shape[1], -1, self.d_head).transpose(1, 2)
+
+    def start(self, ids: torch.Tensor, mask: torch.Tensor, budget: int) -> torch.Tensor:
+        from transformers.masking_utils import create_bidirectional_mask
+
+        enc = self.model.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        dec_cfg = self.model.decoder.config
+        if self.model.encoder.config.hidden_size != dec_cfg.hidden_size \
+                and getattr(dec_cfg, "cross_attention_hidden_size", None) is None:
+            enc = self.model.enc_to_dec_proj(enc)
+        cross = [layer.crossattention.self for layer in self.layers]
+        self.cross_kv = [(self._split(enc, a.key), self._split(enc, a.value)) for a in cross]
+        probe = enc.new_zeros(ids.shape[0], 1, dec_cfg.hidden_size)
+        self.cross_mask = create_bidirectional_mask(config=dec_cfg, inputs_embeds=probe, attention_mask=mask,
+                                                    encoder_hidden_states=enc)
+        k = self.cross_kv[0][0]
+        shape = (ids.shape[0], self.heads, budget + 1, self.d_head)
+        self.cache = [(k.new_zeros(shape), k.new_zeros(shape)) for _ in self.layers]
+        self.t = 0
+        return self.step(torch.full((ids.shape[0],), decoder_start_id(self.model), device=ids.device))
+
+    def step(self, tokens: torch.Tensor) -> torch.Tensor:
+        t, emb = self.t, self.bert.embeddings
+        x = emb.word_embeddings(tokens[:, None]) + emb.token_type_embeddings.weight[0]
+        x = emb.LayerNorm(x + emb.position_embeddings.weight[t])
+        for layer, (keys, values), (ck, cv) in zip(self.layers, self.cache, self.cross_kv):
+            a = layer.attention.self
+            q = self._split(x, a.query)
+            keys[:, :, t:t + 1], values[:, :, t:t + 1] = self._split(x, a.key), self._split(x, a.value)
+            out = nn.functional.scaled_dot_product_attention(q, keys[:, :, :t + 1], values[:, :, :t + 1],
+                                                             scale=a.scaling)
+            x = layer.attention.output(_sdpa_merge(out), x)
+            c = layer.crossattention.self
+            out = nn.functional.scaled_dot_product_attention(self._split(x, c.query), ck, cv,
+                                                             attn_mask=self.cross_mask, scale=c.scaling)
+            x = layer.crossattention.output(_sdpa_merge(out), x)
+            x = layer.output(layer.intermediate(x), x)
+        self.t += 1
+        return x[:, -1]
 
 
 def _plain_causal(model: PreTrainedModel) -> CausalRunner:
@@ -277,9 +387,9 @@ def build_runner(model: PreTrainedModel) -> Seq2SeqRunner | CausalRunner:
     model = model.get_base_model() if hasattr(model, "get_base_model") else model
     config = model.config
     if config.model_type == "t5":
-        return _t5(model)
+        return T5Runner(model)
     if config.model_type == "encoder-decoder" and config.decoder.model_type == "bert":
-        return _bert2bert(model)
+        return BertRunner(model)
     if config.is_encoder_decoder:
         return Seq2SeqRunner(model, _FullSeq2Seq(model), Head(lambda h: h, None))
     if config.model_type in CAUSAL_PLAIN_HEAD:

@@ -104,17 +104,22 @@ class Pipeline:
         return cls(MotionLM.from_pretrained(root / "lm"), MotionTokenizer.from_pretrained(root / "tokenizer"),
                    device=device, evaluator_dir=evaluator if evaluator.is_dir() else None)
 
-    def save_pretrained(self, path: str | os.PathLike, evaluator_dir: str | os.PathLike | None = None) -> Path:
-        """Write `<path>/lm`, `<path>/tokenizer` (+ a copy of the evaluator) atomically: built beside, then swapped."""
+    def save_pretrained(self, path: str | os.PathLike, evaluator_dir: str | os.PathLike | None = None,
+                        extra_dirs: dict[str, str | os.PathLike] | None = None, lm_dtype: str | None = None) -> Path:
+        """Write `<path>/lm`, `<path>/tokenizer` (+ copies of the evaluator and of `extra_dirs`, e.g.
+        {"recognizer": dir}) atomically: built beside, then swapped. `lm_dtype="bfloat16"` stores the LM weights
+        in bf16 (loaded back as fp32)."""
         import shutil
 
         root = Path(path)
         with atomic_dir(root) as staging:
-            self.lm.save_pretrained(staging / "lm")
+            self.lm.save_pretrained(staging / "lm", dtype=lm_dtype)
             self.tokenizer.save_pretrained(staging / "tokenizer")
             source = Path(evaluator_dir) if evaluator_dir is not None else self.evaluator_dir
             if source is not None:
                 shutil.copytree(source, staging / "evaluator")
+            for name, folder in (extra_dirs or {}).items():
+                shutil.copytree(folder, staging / name)
             for extra in root.glob("*.md") if root.is_dir() else ():  # keep the model card
                 shutil.copy2(extra, staging / extra.name)
         return root
@@ -305,7 +310,8 @@ class Pipeline:
 
         `offsets`: where each end clip starts seen from the end of its start clip (`motion.trajectory.RootOffset`);
         when None and both clips are joints (T, J, 3) in one world frame, it is read from them. With an offset
-        the model is told it and the generated root is blended to arrive there. `texts`: what happens in the gap.
+        the model is told it and the generated root is blended to arrive there. `texts`: what happens in the gap
+        (used together with an offset; the declared text variant states both).
         """
         if len(starts) != len(ends):
             raise ValueError(f"inbetween: {len(starts)} start clips but {len(ends)} end clips")
@@ -367,6 +373,7 @@ class Pipeline:
     def context_tokens(self) -> int:
         """Prompt tokens the backbone holds (causal models keep room for the longest reply)."""
         cfg = self.lm.backbone.config
+        cfg = getattr(cfg, "encoder", cfg)  # encoder-decoder pairs: the encoder reads the prompt
         limit = getattr(cfg, "n_positions", None) or getattr(cfg, "max_position_embeddings", None) or DEFAULT_CONTEXT
         return int(limit) - (self.lm.max_motion_tokens + REPLY_TEXT_TOKENS if self.lm.causal else 0)
 
@@ -385,9 +392,10 @@ class Pipeline:
 
 def _joints_offset(start: MotionInput, end: MotionInput) -> RootOffset | None:
     """Offset of the end clip from joints (T, J, 3) of both clips in one world frame; None for other inputs."""
-    arrays = [np.asarray(m.detach().cpu() if isinstance(m, torch.Tensor) else m) if not isinstance(m, (str, os.PathLike))
-              else None for m in (start, end)]
-    if any(a is None or a.ndim != 3 or a.shape[-1] != 3 for a in arrays):
+    if any(isinstance(m, (str, os.PathLike)) for m in (start, end)):
+        return None
+    arrays = [np.asarray(m.detach().cpu() if isinstance(m, torch.Tensor) else m) for m in (start, end)]
+    if any(a.ndim != 3 or a.shape[-1] != 3 for a in arrays):
         return None
     return joints_offset(arrays[0], arrays[1])
 

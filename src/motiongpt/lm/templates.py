@@ -54,8 +54,10 @@ USER, ASSISTANT = "User:", "Assistant:"  # role labels of multi-turn prompts (tr
 GROUPS = ("text-to-motion", "motion-to-text", "text-to-text", "motion-to-motion", "pretrain", "chat")
 STAGES = ("pretrain", "instruct")
 NEEDS = ("caption", "motion", "track", "other")
-PREDICT_FRACTION = 0.2  # motion prediction: the first 20% of the tokens are given
-INBETWEEN_FRACTION = 0.25  # in-between: the first and last 25% are given
+PREDICT_FRACTION = 0.2  # motion prediction: the first 20% of the tokens are given (default split)
+INBETWEEN_FRACTION = 0.25  # in-between: the first and last 25% are given (default split)
+PREDICT_RANGE = (0.15, 0.4)  # training draws the given fraction from these ranges, so any split at inference
+INBETWEEN_RANGE = (0.15, 0.3)  # (e.g. the evaluation's 20%) is one the model has seen
 _SLOT_RE = re.compile("(" + "|".join(re.escape(s) for s in MOTION_SLOTS + (CONVERSATION,)) + ")")
 _ANY_RE = re.compile("|".join(re.escape(s) for s in MOTION_SLOTS + TEXT_SLOTS + (CONVERSATION,)))
 
@@ -194,15 +196,15 @@ def cut_masked_span(sample: LMSample, rng: random.Random) -> Fields:
 
 @register_cut("prefix_rest", min_tokens=3, whole=(PREFIX, REST), anchor=(PREFIX, REST))
 def cut_prefix_rest(sample: LMSample, rng: random.Random) -> Fields:
-    """The first 20% of the tokens and the rest (prediction)."""
-    prefix, rest = split_predict(_codes(sample))
+    """The first 15-40% of the tokens and the rest (prediction)."""
+    prefix, rest = split_predict(_codes(sample), rng.uniform(*PREDICT_RANGE))
     return base_fields(sample, {PREFIX: prefix, REST: rest})
 
 
 @register_cut("prefix_middle_suffix", min_tokens=3, whole=(PREFIX, MIDDLE, SUFFIX), anchor=(PREFIX, SUFFIX))
 def cut_prefix_middle_suffix(sample: LMSample, rng: random.Random) -> Fields:
-    """The first and last 25% and the middle (in-between), with the end clip's offset when the track is known."""
-    start, middle, end = split_inbetween(_codes(sample))
+    """The first and last 15-30% and the middle (in-between), with the end clip's offset when the track is known."""
+    start, middle, end = split_inbetween(_codes(sample), rng.uniform(*INBETWEEN_RANGE))
     fields = base_fields(sample, {PREFIX: start, MIDDLE: middle, SUFFIX: end})
     fields.offset = seam_offset(sample.track, len(start), len(start) + len(middle))
     return fields
@@ -416,15 +418,16 @@ def motion_span(codes: torch.Tensor, vocab: MotionVocab) -> torch.Tensor:
 
 
 # --- motion splits ---------------------------------------------------------------------------------------------
-def split_predict(codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(prefix, rest) of a motion for prediction: the first 20% of the tokens (at least one) are given."""
-    n = max(1, min(len(codes) - 1, round(PREDICT_FRACTION * len(codes))))
+def split_predict(codes: torch.Tensor, fraction: float = PREDICT_FRACTION) -> tuple[torch.Tensor, torch.Tensor]:
+    """(prefix, rest) of a motion for prediction: the first `fraction` of the tokens (at least one) are given."""
+    n = max(1, min(len(codes) - 1, round(fraction * len(codes))))
     return codes[:n], codes[n:]
 
 
-def split_inbetween(codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(start, middle, end) for in-betweening: the first and last 25% (at least one token each) are given."""
-    n = max(1, min((len(codes) - 1) // 2, round(INBETWEEN_FRACTION * len(codes))))
+def split_inbetween(codes: torch.Tensor, fraction: float = INBETWEEN_FRACTION
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(start, middle, end) for in-betweening: the first and last `fraction` (at least one token each) are given."""
+    n = max(1, min((len(codes) - 1) // 2, round(fraction * len(codes))))
     return codes[:n], codes[n:len(codes) - n], codes[len(codes) - n:]
 
 
