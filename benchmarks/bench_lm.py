@@ -190,7 +190,7 @@ def report(name: str, row: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--presets", nargs="+", default=["tiny", "cpu", "small", "minilm"])
+    p.add_argument("--presets", nargs="*", default=["tiny", "cpu", "small", "minilm"])
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads (the project targets 2 cores)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--train-steps", type=int, default=3)
@@ -211,11 +211,13 @@ def main(argv: list[str] | None = None) -> int:
     for preset in args.presets:
         results["presets"][preset] = child(preset, args)
         report(preset, results["presets"][preset])
+        atomic_write_json(args.out, results)  # partial results survive an interrupted run
     if not args.no_headline:
         results["headline_t5_small_50_tokens_batch1"] = h = headline(args)
         print(f"t5-small, 50 tokens, batch 1: hf {h['hf_fp32']['median_s']:.3f} s, lean fp32 "
               f"{h['lean_fp32']['median_s']:.3f} s ({h['speedup_lean_fp32']:.1f}x), lean bf16 "
               f"{h['lean_bf16']['median_s']:.3f} s ({h['speedup_lean_bf16']:.1f}x)", flush=True)
+        atomic_write_json(args.out, results)
     if not args.no_pipeline and (ROOT / "checkpoints" / "default" / "lm").is_dir():
         results["pipeline_default_196_frames_batch1"] = pl = pipeline(args)
         print("pipeline (checkpoints/default), 196 frames, batch 1: "

@@ -47,7 +47,7 @@ stamp "7/9 LM stage 3: instruction tuning"
   $MG train lm --config configs/lm/minilm_instruct.yaml --data $DATA --tokens $DATA/tokens/vq_cpu \
     --init runs/lm_pretrain/export/last --run-dir runs/lm_instruct $(resume_flag runs/lm_instruct)
 
-stamp "8/9 assemble checkpoints/default (LM weights stored in bf16)"
+stamp "8/9 assemble checkpoints/default (LM weights stored in bf16, tokenizer in fp16)"
 .venv/bin/python - <<'PY'
 from motiongpt.lm.model import MotionLM
 from motiongpt.lm.pipeline import Pipeline
@@ -56,6 +56,7 @@ from motiongpt.tokenizer import MotionTokenizer
 pipe = Pipeline(MotionLM.from_pretrained("runs/lm_instruct/export/last"),
                 MotionTokenizer.from_pretrained("runs/vq_cpu/tokenizer/best"), device="cpu")
 print("wrote", pipe.save_pretrained("checkpoints/default", evaluator_dir="runs/evaluator/export/best",
-                                    extra_dirs={"recognizer": "runs/recognizer/export/best"}, lm_dtype="bfloat16"))
+                                    extra_dirs={"recognizer": "runs/recognizer/export/best"}, lm_dtype="bfloat16",
+                                    tokenizer_dtype="float16"))
 PY
 stamp "9/9 done: try  $MG generate \"a person walks forward happily\" --seconds 4 --out out/"

@@ -132,7 +132,8 @@ def test_fallback_runners_match_hf_for_other_backbones(vocab, monkeypatch):
                                intermediate_size=64), add_pooling_layer=False)
     model = EncoderDecoderModel(encoder=enc, decoder=GPT2LMHeadModel(GPT2Config(add_cross_attention=True, **gpt)))
     for config in (model.config, model.generation_config):
-        config.decoder_start_token_id, config.pad_token_id, config.eos_token_id = vocab.eos_id, vocab.pad_id, vocab.eos_id
+        config.decoder_start_token_id, config.eos_token_id = vocab.eos_id, vocab.eos_id
+        config.pad_token_id = vocab.pad_id
     monkeypatch.setattr(decoding, "CAUSAL_PLAIN_HEAD", ())
     for lm in (MotionLM(model, vocab).eval(), build("gpt2-tiny", vocab)):
         lean, hf = both(lm, MODES[:3], LENGTHS[:3], temperature=0.0, max_new_tokens=12)

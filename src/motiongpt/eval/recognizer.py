@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
@@ -324,18 +323,6 @@ def report_markdown(report: dict) -> str:
         cells = [str(mat[i, j]) if mat[i, j] else "·" for j in used]
         lines.append(f"| {r} {report['labels'][i]} | {n} | {acc} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
-
-
-def weakest(report: dict, n: int = 5) -> list[tuple[str, float, int]]:
-    """The n labels with the lowest accuracy: (label, accuracy, clips)."""
-    rows = sorted(report["per_label"].items(), key=lambda kv: kv[1]["accuracy"])
-    return [(k, v["accuracy"], v["clips"]) for k, v in rows[:n]]
-
-
-def label_counts(data: MotionDir, split: str) -> Counter:
-    """Clips per label in a split (mirrors included)."""
-    labels = read_motion_labels(data)
-    return Counter(label_of(labels, m) for m in data.ids(split) if original_id(m) in labels)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,11 +2,14 @@
 
 One loop for encoder-decoder (T5, BERT2BERT `EncoderDecoderModel`) and decoder-only (GPT-2, Llama, ...)
 backbones: the encoder (or the prompt) runs once, each step feeds one token per row through the decoder
-stack with a KV cache, and the output projection is applied only to the ids the batch can produce (the
-motion-id range for all-motion batches: ~500 columns instead of the ~30k text vocabulary). The grammar of
-`motiongpt.lm.generation.GrammarProcessor` is kept as a per-row phase (a few tensor ops per step, no Python
-per-row loop) that indexes a precomputed table of additive masks; forced tokens (`<som>`, `<eom>`, eos,
-padding of finished rows) come from a per-phase table. The loop stops when every row has ended.
+stack with a KV cache (T5 and BERT decoders: hand-written steps over the model's own weights with a
+preallocated cache, the same torch ops as transformers without its per-call machinery; other backbones:
+transformers' decoder with its `DynamicCache`), and the output projection is applied only to the ids the
+batch can produce (the motion-id range for all-motion batches: ~500 columns instead of the ~30k text
+vocabulary). The grammar of `motiongpt.lm.generation.GrammarProcessor` is kept as a per-row phase (a few
+tensor ops per step, no Python per-row loop) that indexes a precomputed table of additive masks; forced
+tokens (`<som>`, `<eom>`, eos, padding of finished rows) come from a per-phase table. The loop stops when
+every row has ended.
 
 Equivalence with transformers' `generate` (the reference, `backend="hf"`): greedy outputs are identical;
 sampling applies temperature, top-k and top-p exactly as transformers does and draws the token as

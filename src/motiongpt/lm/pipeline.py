@@ -105,16 +105,17 @@ class Pipeline:
                    device=device, evaluator_dir=evaluator if evaluator.is_dir() else None)
 
     def save_pretrained(self, path: str | os.PathLike, evaluator_dir: str | os.PathLike | None = None,
-                        extra_dirs: dict[str, str | os.PathLike] | None = None, lm_dtype: str | None = None) -> Path:
+                        extra_dirs: dict[str, str | os.PathLike] | None = None, lm_dtype: str | None = None,
+                        tokenizer_dtype: str | None = None) -> Path:
         """Write `<path>/lm`, `<path>/tokenizer` (+ copies of the evaluator and of `extra_dirs`, e.g.
         {"recognizer": dir}) atomically: built beside, then swapped. `lm_dtype="bfloat16"` stores the LM weights
-        in bf16 (loaded back as fp32)."""
+        in bf16 and `tokenizer_dtype="float16"` the motion tokenizer's in fp16 (both loaded back as fp32)."""
         import shutil
 
         root = Path(path)
         with atomic_dir(root) as staging:
             self.lm.save_pretrained(staging / "lm", dtype=lm_dtype)
-            self.tokenizer.save_pretrained(staging / "tokenizer")
+            self.tokenizer.save_pretrained(staging / "tokenizer", dtype=tokenizer_dtype)
             source = Path(evaluator_dir) if evaluator_dir is not None else self.evaluator_dir
             if source is not None:
                 shutil.copytree(source, staging / "evaluator")

@@ -304,10 +304,18 @@ class MotionTokenizer(nn.Module):
         return torch.as_tensor(lengths, dtype=torch.long, device=features.device).flatten()
 
     # ---- persistence -------------------------------------------------------------------------------------
-    def save_pretrained(self, directory: str | os.PathLike) -> None:
-        """Write `model.safetensors` and `config.json` into `directory`, swapped in at once."""
+    def save_pretrained(self, directory: str | os.PathLike, dtype: str | None = None) -> None:
+        """Write `model.safetensors` and `config.json` into `directory`, swapped in at once; `dtype` ("float16")
+        stores floating-point tensors at that precision (`from_pretrained` loads them back as fp32)."""
         with atomic_dir(directory) as tmp:
-            save_model(self, str(tmp / WEIGHTS_NAME))
+            if dtype is None:
+                save_model(self, str(tmp / WEIGHTS_NAME))
+            else:
+                from safetensors.torch import save_file
+
+                low = getattr(torch, dtype)
+                save_file({k: (v.to(low) if v.is_floating_point() else v).contiguous().cpu()
+                           for k, v in self.state_dict().items()}, str(tmp / WEIGHTS_NAME))
             atomic_write_json(tmp / CONFIG_NAME, {"format": FORMAT, **asdict(self.cfg)})
 
     @classmethod
