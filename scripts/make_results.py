@@ -23,7 +23,8 @@ from motiongpt.eval import runner
 from motiongpt.paths import REPO_ROOT, default_model_dir
 from motiongpt.utils import atomic_write_json, atomic_write_text
 
-TASKS = ("t2m", "m2t", "pred", "inbetween", "recon", "actions_dev", "actions_test")
+TASKS = ("t2m", "m2t", "pred", "inbetween", "recon", "actions_dev", "actions_test", "chat")
+FULL_PROTOCOL = ("t2m",)  # regenerated per replication even under --reuse (the original protocol)
 ACTION_CAPTIONS = {"actions_dev": "dev", "actions_test": "test"}  # `eval actions` tables: name -> --captions
 
 
@@ -33,9 +34,13 @@ def eval_args(task: str, opts: argparse.Namespace) -> list[str]:
             "--split", "test"]
     if task in ACTION_CAPTIONS:
         argv += ["--captions", ACTION_CAPTIONS[task]]
-    if task != "recon":
+    if task in ACTION_CAPTIONS:
+        argv += ["--replications", str(opts.action_replications), "--seed", "0"]
+    elif task == "chat":
+        argv += ["--seed", "0"]
+    elif task != "recon":
         argv += ["--replications", str(opts.replications), "--seed", "0"]
-        if opts.reuse and task not in ACTION_CAPTIONS:  # actions regenerates per replication (its variation)
+        if opts.reuse and task not in (*ACTION_CAPTIONS, *FULL_PROTOCOL, "chat"):  # those regenerate per replication
             argv.append("--reuse")
     if opts.limit:
         argv += ["--limit", str(opts.limit)]
@@ -82,6 +87,12 @@ def render(results: dict, lat: dict, opts: argparse.Namespace, wall: dict) -> st
     lines += ["## Latency", "", "| measurement | seconds |", "|---|---|"]
     lines += [f"| {k} | {v:.3f} |" for k, v in lat.items()]
     lines += ["", "196-frame motions, best of 3, on the machine above."]
+    ablation = REPO_ROOT / "results" / "ablation.md"
+    if ablation.exists():
+        lines += ["", "## Backbone ablation", "", "`python scripts/ablation.py` over the runs of `configs/lm/ablation/*.yaml`"
+                  " (same recipe: t2m + m2t instruction tasks, batch 32, bf16, the same CPU-time budget each; reduced "
+                  "protocol: 3 replications, `--reuse` for t2m/m2t, no MultiModality / BERTScore; action accuracy of "
+                  "the Model row).", "", ablation.read_text(encoding="utf-8").strip()]
     if reading.exists():
         lines += ["", reading.read_text(encoding="utf-8").strip()]
     return "\n".join(lines).replace(str(REPO_ROOT) + "/", "") + "\n"  # repository-relative paths
@@ -102,10 +113,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default=str(default_model_dir()))
     p.add_argument("--data", default=str(REPO_ROOT / "data" / "bandai"))
     p.add_argument("--replications", type=int, default=20)
-    p.add_argument("--reuse", action="store_true", help="generate once per task, re-draw pools per replication")
+    p.add_argument("--reuse", action="store_true", help="generate once per task, re-draw pools per replication "
+                   "(m2t, pred, inbetween; t2m and the actions tables always regenerate per replication)")
     p.add_argument("--mm-texts", type=int, default=32)
     p.add_argument("--mm-repeats", type=int, default=10)
     p.add_argument("--limit", type=int, help="at most N test items per replication (quick checks only)")
+    p.add_argument("--action-replications", type=int, default=10, help="seeds of the actions tables")
     p.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
     p.add_argument("--results-dir", default=str(REPO_ROOT / "results"))
     p.add_argument("--out", default=str(REPO_ROOT / "RESULTS.md"))

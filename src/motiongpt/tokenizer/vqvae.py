@@ -243,7 +243,7 @@ class MotionTokenizer(nn.Module):
         """Normalised features (B, T, D) -> reconstruction, codes, commitment loss, code statistics."""
         z, token_mask = self._encode_latents(x_norm, lengths)  # (B, N, C), (B, N)
         out = self.quantizer(z[token_mask])  # valid latents (M, C)
-        q = torch.zeros_like(z)
+        q = torch.zeros_like(z, dtype=out.quantized.dtype)  # the quantizer works in fp32 (also under autocast)
         q[token_mask] = out.quantized
         recon = self._decode_latents(q, token_mask)  # (B, 4N, D)
         n_tokens = token_mask.sum(-1).tolist()
