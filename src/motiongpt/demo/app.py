@@ -40,15 +40,8 @@ from motiongpt.io.limits import applied_limits
 from motiongpt.lm.pipeline import ChatTurn
 from motiongpt.motion.constants import FPS, MIN_INPUT_FRAMES
 from motiongpt.motion.skeleton import SMPL22
-from motiongpt.service import (
-    CommandError,
-    MotionResultLike,
-    SavedMotion,
-    call_pipeline,
-    load_pipeline,
-    save_motion_outputs,
-    seconds_to_frames,
-)
+from motiongpt.service import CommandError, MotionResultLike, SavedMotion, call_pipeline, load_pipeline
+from motiongpt.service import save_motion_outputs, seconds_to_frames
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from transformers import DynamicCache, EncoderDecoderCache, PreTrainedModel
 
-from motiongpt.lm.generation import MODES
+from motiongpt.lm.generation import MODES, check_modes
 from motiongpt.lm.vocab import MotionVocab
 
 # grammar phases of a row (GrammarProcessor semantics)
@@ -57,11 +57,7 @@ class Grammar:
 
     def __init__(self, vocab: MotionVocab, modes: Sequence[str], lengths: Sequence[int | None], max_motion: int,
                  width: int, device: torch.device) -> None:
-        bad = [m for m in modes if m not in MODES]
-        if bad:
-            raise ValueError(f"unknown generation modes {bad}, expected {MODES}")
-        if len(lengths) != len(modes):
-            raise ValueError(f"{len(modes)} modes but {len(lengths)} lengths")
+        check_modes(modes, lengths)
         self.vocab = vocab
         mode = torch.tensor([MODES.index(m) for m in modes], device=device)
         self.is_text, self.is_motion, self.is_chat = mode == 0, mode == 1, mode == 2

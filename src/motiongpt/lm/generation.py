@@ -26,16 +26,21 @@ class GenerationError(RuntimeError):
     """The model produced output that cannot be read as the requested kind (message says why)."""
 
 
+def check_modes(modes: Sequence[str], lengths: Sequence[int | None]) -> None:
+    """ValueError unless every mode is one of MODES and there is one length per mode."""
+    bad = [m for m in modes if m not in MODES]
+    if bad:
+        raise ValueError(f"unknown generation modes {bad}, expected {MODES}")
+    if len(lengths) != len(modes):
+        raise ValueError(f"{len(modes)} modes but {len(lengths)} lengths")
+
+
 class GrammarProcessor(LogitsProcessor):
     """Per-row decoding grammar; `prompt_len` is the number of ids before the first generated one."""
 
     def __init__(self, vocab: MotionVocab, modes: Sequence[str], lengths: Sequence[int | None], prompt_len: int,
                  max_motion: int) -> None:
-        bad = [m for m in modes if m not in MODES]
-        if bad:
-            raise ValueError(f"unknown generation modes {bad}, expected {MODES}")
-        if len(lengths) != len(modes):
-            raise ValueError(f"{len(modes)} modes but {len(lengths)} lengths")
+        check_modes(modes, lengths)
         self.vocab = vocab
         self.prompt_len = prompt_len
         mode_ids = torch.tensor([MODES.index(m) for m in modes])

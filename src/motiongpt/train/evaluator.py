@@ -29,6 +29,7 @@ from motiongpt.eval.metrics import mm_dist, r_precision
 from motiongpt.eval.tmr import TMRConfig, TMREvaluator
 from motiongpt.eval.words import VIP_DICT, Vocabulary
 from motiongpt.motion.constants import MAX_FRAMES, MIN_FRAMES
+from motiongpt.train.stage import parse_stage_args, report, stage_parser
 
 log = logging.getLogger(__name__)
 
@@ -110,21 +111,15 @@ def retrieval_metrics(text: np.ndarray, motion: np.ndarray) -> dict[str, float]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="motiongpt train evaluator", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", required=True, help="dataset directory in HumanML3D layout")
-    p.add_argument("--config", help="YAML preset, e.g. configs/evaluator/t2m_cpu.yaml")
-    p.add_argument("--resume", action="store_true", help="continue from the run's latest checkpoint")
-    p.add_argument("overrides", nargs="*", help="dotted overrides, e.g. trainer.schedule.max_steps=500")
-    return p
+    return stage_parser("evaluator", __doc__, "dataset directory in HumanML3D layout",
+                        "configs/evaluator/t2m_cpu.yaml", run_dir=False)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `motiongpt train evaluator`."""
-    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args, overrides = parse_stage_args(_parser(), argv)
     try:
-        cfg = load_config(EvaluatorStageConfig, args.config, args.overrides)
+        cfg = load_config(EvaluatorStageConfig, args.config, overrides)
         data = MotionDir(args.data)
         train = TextMotionDataset(data, cfg.data.train_split, cfg.data.min_len, cfg.data.max_len,
                                   unit=cfg.t2m.unit_length)
@@ -143,8 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     trainer = Trainer(model, cfg.trainer, train, model.collate, evaluate=evaluate, best_metric="top3",
                       best_mode="max", export=lambda m, d: m.save_pretrained(d), stage_config=cfg)
     result = trainer.fit(resume=args.resume)
-    print(f"trained {result.step} steps; final: " + ", ".join(f"{k}={v:.4g}" for k, v in sorted(result.metrics.items())))
-    print(f"best top3 {result.best}; evaluator exported to {trainer.run_dir / 'export'}/{{best,last}}")
+    report(result, trainer, "evaluator", "top3")
     return 0
 
 

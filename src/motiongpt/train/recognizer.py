@@ -28,6 +28,7 @@ from motiongpt.data.layout import MotionDir, original_id
 from motiongpt.eval.recognizer import (ActionRecognizer, ClipBatch, RecognizerConfig, build_recognizer, label_of,
                                        read_motion_labels)
 from motiongpt.motion.constants import MIN_FRAMES
+from motiongpt.train.stage import parse_stage_args, report, stage_parser
 
 log = logging.getLogger(__name__)
 
@@ -101,21 +102,13 @@ def clip_accuracy(model: ActionRecognizer, clips: LabelledClips) -> dict[str, fl
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="motiongpt train recognizer", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", required=True, help="Bandai dataset directory (HumanML3D layout + manifest.json)")
-    p.add_argument("--config", help="YAML preset, e.g. configs/recognizer/cpu.yaml")
-    p.add_argument("--run-dir", help="run directory (overrides trainer.run_dir)")
-    p.add_argument("--resume", action="store_true", help="continue from the run's latest checkpoint")
-    p.add_argument("overrides", nargs="*", help="dotted overrides, e.g. trainer.schedule.max_steps=500")
-    return p
+    return stage_parser("recognizer", __doc__, "Bandai dataset directory (HumanML3D layout + manifest.json)",
+                        "configs/recognizer/cpu.yaml")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `motiongpt train recognizer`."""
-    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    overrides = list(args.overrides) + ([f"trainer.run_dir={args.run_dir}"] if args.run_dir else [])
+    args, overrides = parse_stage_args(_parser(), argv)
     try:
         cfg = load_config(RecognizerStageConfig, args.config, overrides)
         data = MotionDir(args.data)
@@ -138,8 +131,7 @@ def main(argv: list[str] | None = None) -> int:
                       best_mode="max", export=lambda m, d: m.save_pretrained(d, half=cfg.export_half),
                       stage_config=cfg)
     result = trainer.fit(resume=args.resume)
-    print(f"trained {result.step} steps; final: " + ", ".join(f"{k}={v:.4g}" for k, v in sorted(result.metrics.items())))
-    print(f"best val acc {result.best}; recogniser exported to {trainer.run_dir / 'export'}/{{best,last}}")
+    report(result, trainer, "recognizer", "val acc")
     return 0
 
 
