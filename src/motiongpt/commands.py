@@ -270,15 +270,17 @@ def _output_args(parser: argparse.ArgumentParser) -> None:
 
 def _sampling_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None, help="random seed for reproducible samples")
-    parser.add_argument("--temperature", type=temperature, default=1.0,
-                        help="sampling temperature >= 0 (default: 1.0; 0 is greedy)")
+    parser.add_argument("--temperature", type=temperature, default=None,
+                        help="sampling temperature >= 0 (0 is greedy; default: the model's, 0.7 for text-to-motion "
+                             "and 1.0 for prediction / in-between)")
     parser.add_argument("--top-k", type=int_in(1, None), default=None, help="sample from the k >= 1 most likely tokens")
     parser.add_argument("--top-p", type=top_p, default=None, help="nucleus sampling probability mass in (0, 1]")
 
 
 def sampling(args: argparse.Namespace) -> dict[str, Any]:
     """The pipeline's sampling keyword arguments from parsed options."""
-    return {"temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p, "seed": args.seed}
+    chosen = {"temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p, "seed": args.seed}
+    return {k: v for k, v in chosen.items() if v is not None or k != "temperature"}
 
 
 def _parser(name: str, description: str, epilog: str) -> argparse.ArgumentParser:

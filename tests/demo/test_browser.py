@@ -78,7 +78,7 @@ def test_two_turn_conversation_with_video_3d_view_and_downloads(server, tmp_path
             box = page.locator("#message textarea")
             box.wait_for(timeout=60_000)
             box.fill("a person waves the right hand")
-            page.locator("#send").click()
+            page.locator("#send").click(timeout=TIMEOUT_MS)  # a loaded CPU renders the 3D view slowly
             page.locator("#video video").wait_for(timeout=TIMEOUT_MS)
             page.locator("#viewer canvas").wait_for(timeout=TIMEOUT_MS)  # the GLB in the 3D viewer
             for suffix in (".bvh", ".glb"):
@@ -87,7 +87,7 @@ def test_two_turn_conversation_with_video_3d_view_and_downloads(server, tmp_path
                 assert "/gradio_api/file=" in (link.first.get_attribute("href") or "")
             assert "Here is a motion for" in bot_messages(page)[0]
             box.fill("describe what you made")
-            page.locator("#send").click()
+            page.locator("#send").click(timeout=TIMEOUT_MS)  # a loaded CPU renders the 3D view slowly
             assert wait_until(lambda: len(bot_messages(page)) >= 2, TIMEOUT_MS / 1000), "no second reply"
             replies = bot_messages(page)
             assert len(replies) == 2 and replies[1].strip() and "something went wrong" not in replies[1]

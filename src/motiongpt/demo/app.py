@@ -37,7 +37,7 @@ import numpy as np
 
 from motiongpt.io.export import MOTION_SUFFIXES, MotionFileError, load_motion, read_npy_header
 from motiongpt.io.limits import applied_limits
-from motiongpt.lm.pipeline import ChatTurn
+from motiongpt.lm.pipeline import T2M_TEMPERATURE, ChatTurn
 from motiongpt.motion.constants import FPS, MIN_INPUT_FRAMES
 from motiongpt.motion.skeleton import SMPL22
 from motiongpt.service import CommandError, MotionResultLike, SavedMotion, call_pipeline, load_pipeline
@@ -412,7 +412,7 @@ class DemoBackend:
 
     def respond(
         self, message: str, uploads: list[str], session: str, *, task: str = "auto", seconds: float = 4.0,
-        temperature: float = 1.0, seed: int | None = None,
+        temperature: float = T2M_TEMPERATURE, seed: int | None = None,
     ) -> Reply:
         """Answer one chat turn; bad uploads and model failures become a readable reply, never an exception."""
         conversation = self.conversations.get(session)
@@ -575,7 +575,7 @@ def build_demo(pipeline: Any, settings: DemoSettings = DemoSettings(), store: Se
                 with gr.Accordion("Settings", open=True):
                     task = gr.Radio(list(TASKS), value="auto", label="Task")
                     seconds = gr.Slider(1, 9.5, value=4, step=0.5, label="Length (seconds)")
-                    temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Temperature")
+                    temperature = gr.Slider(0.1, 2.0, value=T2M_TEMPERATURE, step=0.05, label="Temperature")
                     seed = gr.Number(value=-1, precision=0, label="Seed (-1: random)")
         inputs = [message, uploads, chatbot, task, seconds, temperature, seed]
         outputs = [chatbot, video, viewer, downloads, message]
