@@ -252,6 +252,25 @@ def _print_saved(saved: Sequence[SavedMotion]) -> None:
         print("\n".join(item.lines()))
 
 
+def _start_generation(args: argparse.Namespace, message: str) -> tuple[tuple[str, ...], Any]:
+    """Check the output options and folder, load the model, then say what is being made (stderr).
+
+    Returns (chosen formats, pipeline): bad output options fail before the slow model load."""
+    chosen = output_formats(args)
+    prepare_out_dir(args.out)
+    pipeline = load_pipeline(args.model)
+    print(message, file=sys.stderr)
+    return chosen, pipeline
+
+
+def _save_single(result: MotionResultLike, args: argparse.Namespace, chosen: Sequence[str], what: str,
+                 default_stem: str) -> int:
+    """Check one generated result, write it under `--name` (or `default_stem`), print the paths; exit code."""
+    check_result(result, what)
+    _print_saved(write_outputs([result], args.out, [args.name or default_stem], [result.text], chosen))
+    return 0
+
+
 # ---- parsers -------------------------------------------------------------------------------------------------
 
 def _model_args(parser: argparse.ArgumentParser) -> None:
@@ -277,6 +296,16 @@ def _sampling_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top-p", type=top_p, default=None, help="nucleus sampling probability mass in (0, 1]")
 
 
+def _generation_args(parser: argparse.ArgumentParser, reads_motion: bool) -> None:
+    """The options every generating command ends with: sampling, model, outputs and, for the commands that
+    read motion files, their size limits."""
+    _sampling_args(parser)
+    _model_args(parser)
+    _output_args(parser)
+    if reads_motion:
+        add_limit_args(parser)
+
+
 def sampling(args: argparse.Namespace) -> dict[str, Any]:
     """The pipeline's sampling keyword arguments from parsed options."""
     chosen = {"temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p, "seed": args.seed}
@@ -300,19 +329,14 @@ def generate_parser() -> argparse.ArgumentParser:
                    help=f"motion length in seconds, at most {MAX_SECONDS:g} (default: the model decides)")
     p.add_argument("--num-samples", type=int_in(1, MAX_SAMPLES), default=1,
                    help=f"how many motions to sample, 1-{MAX_SAMPLES} (default: 1)")
-    _sampling_args(p)
-    _model_args(p)
-    _output_args(p)
+    _generation_args(p, reads_motion=False)
     return p
 
 
 def run_generate(args: argparse.Namespace) -> int:
     text = prompt_text(args.text)
-    chosen = output_formats(args)
-    prepare_out_dir(args.out)
-    pipeline = load_pipeline(args.model)
+    chosen, pipeline = _start_generation(args, f"generating {args.num_samples} motion(s) for {text[:60]!r} ...")
     lengths = None if args.seconds is None else [seconds_to_frames(args.seconds)]
-    print(f"generating {args.num_samples} motion(s) for {text[:60]!r} ...", file=sys.stderr)
     results = call_pipeline(
         pipeline.text_to_motion, [text], lengths=lengths, num_samples=args.num_samples, **sampling(args)
     )
@@ -351,25 +375,16 @@ def predict_parser() -> argparse.ArgumentParser:
                    help="seconds to add after the beginning (default: 2)")
     p.add_argument("--prefix-seconds", type=positive_seconds, default=None,
                    help="use only the last S seconds of the file as the beginning (default: all of it)")
-    _sampling_args(p)
-    _model_args(p)
-    _output_args(p)
-    add_limit_args(p)
+    _generation_args(p, reads_motion=True)
     return p
 
 
 def run_predict(args: argparse.Namespace) -> int:
     prefix = model_input(read_motion(args.file), args.file, args.prefix_seconds)
-    chosen = output_formats(args)
-    prepare_out_dir(args.out)
-    pipeline = load_pipeline(args.model)
-    print(f"predicting the continuation of {args.file} ...", file=sys.stderr)
+    chosen, pipeline = _start_generation(args, f"predicting the continuation of {args.file} ...")
     total = prefix.shape[0] + seconds_to_frames(args.seconds)
     (result,) = call_pipeline(pipeline.predict, [prefix], [total], **sampling(args))
-    check_result(result, "prediction")
-    stem = args.name or file_stem_of(args.file, "continued")
-    _print_saved(write_outputs([result], args.out, [stem], [result.text], chosen))
-    return 0
+    return _save_single(result, args, chosen, "prediction", file_stem_of(args.file, "continued"))
 
 
 def inbetween_parser() -> argparse.ArgumentParser:
@@ -380,26 +395,17 @@ def inbetween_parser() -> argparse.ArgumentParser:
     p.add_argument("end", type=Path, help="motion after the gap (.bvh, .npy, .json)")
     p.add_argument("--seconds", type=positive_seconds, default=2.0,
                    help="length of the gap to fill in seconds (default: 2)")
-    _sampling_args(p)
-    _model_args(p)
-    _output_args(p)
-    add_limit_args(p)
+    _generation_args(p, reads_motion=True)
     return p
 
 
 def run_inbetween(args: argparse.Namespace) -> int:
     start = model_input(read_motion(args.start), args.start)
     end = model_input(read_motion(args.end), args.end)
-    chosen = output_formats(args)
-    prepare_out_dir(args.out)
-    pipeline = load_pipeline(args.model)
-    print(f"filling the gap between {args.start} and {args.end} ...", file=sys.stderr)
+    chosen, pipeline = _start_generation(args, f"filling the gap between {args.start} and {args.end} ...")
     total = start.shape[0] + seconds_to_frames(args.seconds) + end.shape[0]
     (result,) = call_pipeline(pipeline.inbetween, [start], [end], [total], **sampling(args))
-    check_result(result, "in-betweening")
-    stem = args.name or file_stem_of(args.start, f"to_{args.end.stem}")
-    _print_saved(write_outputs([result], args.out, [stem], [result.text], chosen))
-    return 0
+    return _save_single(result, args, chosen, "in-betweening", file_stem_of(args.start, f"to_{args.end.stem}"))
 
 
 def file_stem_of(path: Path, suffix: str) -> str:
