@@ -19,7 +19,6 @@ re-running gives the same files; composed files of an earlier, larger run are re
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import random
 import re
@@ -32,6 +31,7 @@ import numpy as np
 
 from motiongpt.data.bandai import TakeLabel
 from motiongpt.data.captions import CONTENTS, PLAIN_SUBJECTS, REFLEXIVE, STYLES, Subject, progressive, tag_unique
+from motiongpt.data.command import data_parser, run_reported
 from motiongpt.data.layout import FEATURES_DIR, JOINTS_DIR, TEXTS_DIR, Caption, MotionDir, original_id
 from motiongpt.data.recaption import read_manifest
 from motiongpt.utils import atomic_save_npy, atomic_write_json, atomic_write_text
@@ -326,6 +326,12 @@ class ComposeReport:
     removed: int
     seconds: float
 
+    def summary(self, root: Path) -> str:
+        """The line `motiongpt data compose` prints."""
+        return (f"{root}: {self.motions} composed motions ({self.three_part} of three parts), "
+                f"{self.frames_mean} frames and {self.captions_mean} captions on average, "
+                f"{self.removed} stale removed, {self.seconds} s -> {SPLIT_NAME}.txt")
+
 
 def compose_dataset(root: str | Path, cfg: ComposeConfig) -> ComposeReport:
     """Compose `cfg.count` motions into the dataset at `root` (see the module docstring)."""
@@ -350,22 +356,15 @@ def compose_dataset(root: str | Path, cfg: ComposeConfig) -> ComposeReport:
 
 def main(argv: list[str] | None = None) -> int:
     """`motiongpt data compose ROOT --count N --seed S`: write the composed motions, print the counts."""
-    parser = argparse.ArgumentParser(prog="motiongpt data compose", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = data_parser("compose", __doc__)
     parser.add_argument("root", type=Path, help="dataset built by `motiongpt data bandai`")
     parser.add_argument("--count", type=int, default=ComposeConfig.count, help="composed motions to write")
     parser.add_argument("--seed", type=int, default=ComposeConfig.seed)
     parser.add_argument("--blend", type=int, default=ComposeConfig.blend, help="cross-faded frames per seam")
     args = parser.parse_args(argv)
-    try:
-        report = compose_dataset(args.root, ComposeConfig(count=args.count, seed=args.seed, blend=args.blend))
-    except (ValueError, KeyError) as err:
-        print(f"motiongpt data compose: error: {err}", file=sys.stderr)
-        return 1
-    print(f"{args.root}: {report.motions} composed motions ({report.three_part} of three parts), "
-          f"{report.frames_mean} frames and {report.captions_mean} captions on average, "
-          f"{report.removed} stale removed, {report.seconds} s -> {SPLIT_NAME}.txt")
-    return 0
+    cfg = ComposeConfig(count=args.count, seed=args.seed, blend=args.blend)
+    return run_reported("compose", lambda: compose_dataset(args.root, cfg),
+                        lambda report: print(report.summary(args.root)))
 
 
 if __name__ == "__main__":

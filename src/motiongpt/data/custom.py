@@ -17,7 +17,6 @@ Example CSV::
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import logging
@@ -29,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from motiongpt.data.build import BuildResult, ClipJob, MotionRecord, build_layout
+from motiongpt.data.command import data_parser, run_reported
 from motiongpt.io.limits import add_limit_args, applied_limits
 
 
@@ -153,8 +153,7 @@ def build_custom(bvh_dir: str | os.PathLike, captions_csv: str | os.PathLike, ou
 
 def main(argv: list[str] | None = None) -> int:
     """`motiongpt data custom`: build, print counts; exit 2 on errors (each skipped file is logged once)."""
-    parser = argparse.ArgumentParser(prog="motiongpt data custom", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
+    parser = data_parser("custom", __doc__, epilog_from_doc=True)
     parser.add_argument("--bvh-dir", type=Path, required=True, help="folder with the BVH files")
     parser.add_argument("--captions", type=Path, required=True, help="CSV with columns file,caption[,start,end]")
     parser.add_argument("--out", type=Path, required=True, help="output directory (HumanML3D layout)")
@@ -163,17 +162,20 @@ def main(argv: list[str] | None = None) -> int:
     add_limit_args(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
+
+    def build() -> BuildResult:
         with applied_limits(args):
-            result = build_custom(args.bvh_dir, args.captions, args.out, workers=args.workers, force=args.force)
-    except (OSError, ValueError) as err:
-        print(f"motiongpt data custom: error: {err}", file=sys.stderr)
-        return 2
+            return build_custom(args.bvh_dir, args.captions, args.out, workers=args.workers, force=args.force)
+
+    return run_reported("custom", build, _print_result, errors=(OSError, ValueError), failure_code=2)
+
+
+def _print_result(result: BuildResult) -> None:
+    """Counts (JSON), how many files were skipped (stderr), where the dataset is."""
     print(json.dumps(result.counts, indent=2))
     if result.errors:
         print(f"{len(result.errors)} file(s) skipped (listed above)", file=sys.stderr)
     print(f"wrote {result.out}")
-    return 0
 
 
 if __name__ == "__main__":

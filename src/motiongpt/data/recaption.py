@@ -13,7 +13,6 @@ Composed motions (`motiongpt data compose`) take their captions from their parts
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 
 from motiongpt.data.bandai import TakeLabel
 from motiongpt.data.captions import compose_captions, limb_side, swap_left_right, swap_left_right_tokens, tag_unique
+from motiongpt.data.command import data_parser, run_reported
 from motiongpt.data.layout import TEXTS_DIR, Caption, MotionDir, mirrored_id
 from motiongpt.utils import atomic_write_json, atomic_write_text
 
@@ -35,6 +35,12 @@ class RecaptionReport:
     captions: int = 0  # caption lines written
     sided: int = 0  # motions whose captions may name the kicking / punching side
     seconds: float = 0.0
+
+    def summary(self, root: Path) -> str:
+        """The line `motiongpt data recaption` prints."""
+        return (f"{root}: {self.motions} motions, {self.files} files, {self.captions} captions "
+                f"({self.captions / max(self.files, 1):.1f} per motion), {self.sided} with a limb side, "
+                f"{self.seconds} s")
 
 
 def read_manifest(root: Path) -> dict:
@@ -89,19 +95,10 @@ def recaption(root: str | Path) -> RecaptionReport:
 
 def main(argv: list[str] | None = None) -> int:
     """`motiongpt data recaption ROOT`: rewrite the captions, print the counts."""
-    parser = argparse.ArgumentParser(prog="motiongpt data recaption", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = data_parser("recaption", __doc__)
     parser.add_argument("root", type=Path, help="dataset built by `motiongpt data bandai`")
     args = parser.parse_args(argv)
-    try:
-        report = recaption(args.root)
-    except (ValueError, KeyError) as err:
-        print(f"motiongpt data recaption: error: {err}", file=sys.stderr)
-        return 1
-    print(f"{args.root}: {report.motions} motions, {report.files} files, {report.captions} captions "
-          f"({report.captions / max(report.files, 1):.1f} per motion), {report.sided} with a limb side, "
-          f"{report.seconds} s")
-    return 0
+    return run_reported("recaption", lambda: recaption(args.root), lambda report: print(report.summary(args.root)))
 
 
 if __name__ == "__main__":
