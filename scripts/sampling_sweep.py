@@ -6,7 +6,8 @@ action accuracy (shipped recogniser) of motions generated for one caption per va
 import json, sys, numpy as np, torch
 from motiongpt.data.layout import MotionDir
 from motiongpt.eval.actions import draw_test_captions
-from motiongpt.eval.recognizer import ActionRecognizer, read_motion_labels
+from motiongpt.data.labels import read_motion_labels
+from motiongpt.eval.recognizer import ActionRecognizer
 from motiongpt.lm.pipeline import Pipeline
 torch.set_num_threads(2)
 data = MotionDir("data/bandai")

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from motiongpt.data import labels as L
 from motiongpt.data.layout import MotionDir
 from motiongpt.eval import actions as A
 from motiongpt.eval import recognizer as R
@@ -71,7 +72,7 @@ def labelled(tmp_path) -> MotionDir:
 
 
 def test_median_lengths(labelled):
-    train = A.clips_by_label(labelled, "train", R.read_motion_labels(labelled))
+    train = A.clips_by_label(labelled, "train", L.read_motion_labels(labelled))
     lengths = A.median_lengths(train, labelled)
     walk = [labelled.features(m).shape[0] for m in train["walk"]]
     assert lengths["walk"] == int(round(np.median(walk) / 4)) * 4 and lengths["walk"] % 4 == 0

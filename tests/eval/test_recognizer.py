@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from motiongpt.data.layout import MotionDir
+from motiongpt.data import labels as L
 from motiongpt.eval import recognizer as R
 from motiongpt.train import recognizer as T
 
@@ -25,7 +26,7 @@ def write_labelled_dataset(root: Path, per_content: int = 6, frames: int = 48, s
         content, mid = CONTENTS[i % len(CONTENTS)], f"{i:06d}"
         split = ("train", "train", "val", "test")[(i // len(CONTENTS)) % 4]
         motions[mid] = {"clip": f"dataset-2_{content}_normal_{i:03d}", "split": split}
-        for one, label in ((mid, content), ("M" + mid, R.mirror_label(content))):
+        for one, label in ((mid, content), ("M" + mid, L.mirror_label(content))):
             feats = rng.normal(size=(frames + int(rng.integers(0, 16)), 263)).astype(np.float32) * 0.1
             feats[:, 10 * R.LABELS.index(label):10 * R.LABELS.index(label) + 10] += 1.0
             np.save(root / "new_joint_vecs" / f"{one}.npy", feats)
@@ -54,23 +55,23 @@ def test_mirrored_labels(labelled):
     pairs = {"wave-left-hand": "wave-right-hand", "walk-turn-left": "walk-turn-right",
              "raise-up-left-hand": "raise-up-right-hand", "walk-left": "walk-right"}
     for a, b in pairs.items():
-        assert R.mirror_label(a) == b and R.mirror_label(b) == a
-    assert [R.mirror_label(x) for x in ("walk", "bow", "wave-both-hands")] == ["walk", "bow", "wave-both-hands"]
-    labels = R.read_motion_labels(labelled)
-    assert labels["000001"] == R.MotionLabel("wave-left-hand", "dataset-2")
-    assert R.label_of(labels, "M000001") == "wave-right-hand" and R.label_of(labels, "M000000") == "walk"
+        assert L.mirror_label(a) == b and L.mirror_label(b) == a
+    assert [L.mirror_label(x) for x in ("walk", "bow", "wave-both-hands")] == ["walk", "bow", "wave-both-hands"]
+    labels = L.read_motion_labels(labelled)
+    assert labels["000001"] == L.MotionLabel("wave-left-hand", "dataset-2")
+    assert L.label_of(labels, "M000001") == "wave-right-hand" and L.label_of(labels, "M000000") == "walk"
     assert len(R.LABELS) == 25
     with pytest.raises(KeyError, match="M999999"):
-        R.label_of(labels, "M999999")
+        L.label_of(labels, "M999999")
 
 
 def test_manifest_errors(tmp_path, labelled):
     (labelled.root / "manifest.json").write_text('{"motions": {"000000": {"clip": "walk_001"}}}')
     with pytest.raises(ValueError, match=r"manifest.json: motions\['000000'\].clip"):
-        R.read_motion_labels(labelled)
+        L.read_motion_labels(labelled)
     (labelled.root / "manifest.json").unlink()
     with pytest.raises(FileNotFoundError, match="manifest.json: not found"):
-        R.read_motion_labels(labelled)
+        L.read_motion_labels(labelled)
 
 
 def test_train_cli_learns_and_exports(labelled, tmp_path):

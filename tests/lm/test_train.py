@@ -1,9 +1,12 @@
 import random
+from collections import Counter
 
 import numpy as np
 import pytest
 
-from motiongpt.lm.data import INSTRUCT_TASKS, LMDataset, load_items
+from motiongpt.config import ConfigError
+from motiongpt.data.labels import MotionLabel
+from motiongpt.lm.data import INSTRUCT_TASKS, LMDataset, balanced_order, load_items
 from motiongpt.lm.model import MotionLM
 from motiongpt.lm.templates import tasks_for
 from motiongpt.paths import REPO_ROOT
@@ -74,3 +77,23 @@ def test_cli_errors_are_clear(tiny_data, tmp_path, capsys):
     assert train_lm.main(["--config", "nope.yaml"]) == 2
     assert train_lm.main(["--tokens", str(root), "--data", str(root), "model.presett=tiny"]) == 2
     assert "presett" in capsys.readouterr().err
+
+
+def test_balanced_order_repeats_rare_labels_and_the_dataset_follows_it(tiny_data, vocab):
+    root, tokens = tiny_data
+    items = load_items(root, tokens, "train", 16)
+    labels = {it.motion_id: MotionLabel("kick" if it.motion_id == "000" else "walk", "dataset-1") for it in items[:-1]}
+    order = balanced_order(items, labels, 1.0)  # 1 kick, 8 walk, 1 unlabelled: each group drawn 8 times
+    assert Counter(order) == Counter({0: 8, **{i: 1 for i in range(1, 9)}, 9: 8})
+    ds = LMDataset(root, tokens, "train", tasks_for(INSTRUCT_TASKS), vocab, items=items, order=order)
+    assert len(ds) == 24
+    assert ds.example(0, random.Random(0)).task in INSTRUCT_TASKS
+    with pytest.raises(ValueError, match="order indexes outside the 10 motions"):
+        LMDataset(root, tokens, "train", tasks_for(INSTRUCT_TASKS), vocab, items=items, order=[10])
+
+
+def test_balance_without_a_manifest_is_a_config_error(tiny_data):
+    root, tokens = tiny_data
+    cfg = train_lm.LMDataConfig(root=str(root), tokens=str(tokens), balance=0.5)
+    with pytest.raises(ConfigError, match="data.balance: needs the action labels"):
+        train_lm.training_order(cfg, load_items(root, tokens, "train", 16))

@@ -40,7 +40,8 @@ import numpy as np
 from motiongpt.data.layout import MotionDir, original_id
 from motiongpt.eval import metrics as M
 from motiongpt.eval.devsets import ActionCaption
-from motiongpt.eval.recognizer import ActionRecognizer, MotionLabel, label_of, read_motion_labels
+from motiongpt.data.labels import MotionLabel, label_of, read_motion_labels
+from motiongpt.eval.recognizer import ActionRecognizer
 from motiongpt.eval.runner import EvalOptions, Row, generate_motions, markdown_table, usable
 
 FALLBACK_SPLITS = ("val", "train")

@@ -98,7 +98,7 @@ def markdown_table(title: str, scores: dict) -> str:
 
 def _ids_by_label(data: MotionDir, split: str) -> dict[str, list[str]]:
     """Motion ids of `split` grouped by content label (from the dataset's manifest)."""
-    from motiongpt.eval.recognizer import read_motion_labels
+    from motiongpt.data.labels import read_motion_labels
 
     labels = read_motion_labels(data)
     out: dict[str, list[str]] = defaultdict(list)

@@ -38,7 +38,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from motiongpt.data.captions import CONTENTS, swap_left_right
+from motiongpt.data.captions import CONTENTS
+from motiongpt.data.labels import label_of, read_motion_labels
 from motiongpt.data.layout import MotionDir, original_id
 from motiongpt.utils import atomic_path, atomic_write_json, atomic_write_text
 
@@ -46,52 +47,6 @@ CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 KIND = "action_recognizer"
 LABELS: tuple[str, ...] = tuple(CONTENTS)
-MANIFEST = "manifest.json"
-
-
-# ---- labels --------------------------------------------------------------------------------------------------
-def mirror_label(label: str) -> str:
-    """The label of the mirrored motion (left <-> right; labels without a side are unchanged)."""
-    return swap_left_right(label)
-
-
-@dataclass(frozen=True)
-class MotionLabel:
-    """Content label of one motion and the Bandai set it comes from ('dataset-1' / 'dataset-2')."""
-
-    label: str
-    set: str
-
-
-def read_motion_labels(data: MotionDir) -> dict[str, MotionLabel]:
-    """Labels of every motion listed in `<root>/manifest.json`, and of its mirror `M<id>`."""
-    from motiongpt.data.bandai import TakeLabel
-
-    path = data.root / MANIFEST
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: not found (content labels come from a Bandai manifest)")
-    try:
-        motions = json.loads(path.read_text(encoding="utf-8"))["motions"]
-    except (json.JSONDecodeError, KeyError, TypeError) as err:
-        raise ValueError(f"{path}: no readable 'motions' table ({type(err).__name__}: {err})") from None
-    out: dict[str, MotionLabel] = {}
-    for mid, record in motions.items():
-        try:
-            take = TakeLabel.parse(str(record["clip"]))
-        except (KeyError, TypeError, ValueError) as err:
-            raise ValueError(f"{path}: motions[{mid!r}].clip: {err}") from None
-        if take.content not in CONTENTS:
-            raise ValueError(f"{path}: motions[{mid!r}].clip: unknown content {take.content!r}")
-        out[mid] = MotionLabel(take.content, take.dataset)
-        out["M" + mid] = MotionLabel(mirror_label(take.content), take.dataset)
-    return out
-
-
-def label_of(labels: dict[str, MotionLabel], motion_id: str) -> str:
-    """Content label of a motion id (mirrors included); KeyError naming the id when it has no entry."""
-    if motion_id not in labels:
-        raise KeyError(f"motion {motion_id!r} has no manifest entry")
-    return labels[motion_id].label
 
 
 # ---- model ---------------------------------------------------------------------------------------------------

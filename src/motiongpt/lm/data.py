@@ -6,7 +6,9 @@ Each motion's root track (x, z, yaw per frame, integrated once at load time from
 functions tell where one part of the motion stands relative to another (the in-between end-clip offset).
 Each draw picks a caption, a task among the stage's tasks (those the sample can serve, by declared weight), a
 second motion for follow-up turns and a phrasing, all from Python's `random` state, which the training engine
-seeds per sample::
+seeds per sample. `order` lists the item of each dataset position: `balanced_order` repeats the motions of rare
+action labels (Bandai set 1 has 2-28 training motions per label, set 2 300-500) so that labels are drawn more
+evenly (`data.balance` of the LM stage config)::
 
     ds = LMDataset("data/bandai", "data/bandai/tokens/vq_cpu", "train", tasks_for(INSTRUCT_TASKS), vocab)
     ex = ds[0]                                   # LMExample(input_ids (S,), target_ids (L,), task)
@@ -24,6 +26,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from motiongpt.data.labels import MotionLabel, balanced_repeats
 from motiongpt.data.layout import FEATURES_DIR, Caption, MotionDir
 from motiongpt.lm.templates import STAGES, LMExample, LMSample, Task, build_example, stage_tasks
 from motiongpt.lm.vocab import MotionVocab
@@ -31,6 +34,7 @@ from motiongpt.motion.trajectory import root_track
 
 log = logging.getLogger(__name__)
 
+UNLABELLED = "(unlabelled)"  # the balancing group of motions without a manifest label (composed, custom)
 STAGE_TASKS = {stage: stage_tasks(stage) for stage in STAGES}  # declared in templates.json
 PRETRAIN_TASKS = STAGE_TASKS["pretrain"]
 INSTRUCT_TASKS = STAGE_TASKS["instruct"]
@@ -110,23 +114,36 @@ def sample_of(item: MotionItem, rng: random.Random, frames_per_token: int = 4) -
     return LMSample(torch.from_numpy(codes.astype(np.int64)), item.frames, caption.text, item.track)
 
 
+def balanced_order(items: Sequence[MotionItem], labels: dict[str, MotionLabel], power: float) -> list[int]:
+    """Item index per dataset position, each motion repeated so that a label with n motions is drawn in
+    proportion to n^(1 - power) (`data.labels.balanced_repeats`); motions without a label form one group."""
+    groups = [labels[it.motion_id].label if it.motion_id in labels else UNLABELLED for it in items]
+    return [i for i, r in enumerate(balanced_repeats(groups, power)) for _ in range(r)]
+
+
 class LMDataset(Dataset):
-    """One (input, target) example per draw: random caption, task and phrasing of motion `index`."""
+    """One (input, target) example per draw: random caption, task and phrasing of the motion at position `index`
+    (`order[index]`; every motion once when `order` is None)."""
 
     def __init__(self, root: str | os.PathLike, tokens_dir: str | os.PathLike, split: str, tasks: Sequence[Task],
-                 vocab: MotionVocab, items: list[MotionItem] | None = None) -> None:
+                 vocab: MotionVocab, items: list[MotionItem] | None = None, order: Sequence[int] | None = None
+                 ) -> None:
         if not tasks:
             raise ValueError("LMDataset needs at least one task")
         self.items = items if items is not None else load_items(root, tokens_dir, split, vocab.codebook_size)
+        self.order = list(order) if order is not None else list(range(len(self.items)))
+        if self.order and not 0 <= min(self.order) <= max(self.order) < len(self.items):
+            raise ValueError(f"LMDataset: order indexes outside the {len(self.items)} motions")
         self.tasks = list(tasks)
         self.vocab = vocab
         self.needs_other = any("other" in t.needs for t in self.tasks)
 
     def __len__(self) -> int:
-        return len(self.items)
+        return len(self.order)
 
     def example(self, index: int, rng: random.Random) -> LMExample:
-        """The example of motion `index` drawn with `rng`."""
+        """The example of dataset position `index` drawn with `rng`."""
+        index = self.order[index]
         sample = sample_of(self.items[index], rng)
         if self.needs_other and len(self.items) > 1:
             other = rng.randrange(len(self.items) - 1)

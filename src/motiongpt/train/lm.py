@@ -22,16 +22,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
 
-from motiongpt.config import ConfigError, TrainerConfig, load_config
+from motiongpt.config import ConfigError, Fraction, TrainerConfig, load_config
+from motiongpt.data.labels import read_motion_labels
+from motiongpt.data.layout import MotionDir
 from motiongpt.lm.batch import collate
-from motiongpt.lm.data import STAGE_TASKS, LMDataset, load_items
+from motiongpt.lm.data import STAGE_TASKS, LMDataset, MotionItem, balanced_order, load_items
 from motiongpt.lm.model import (MAX_MOTION_TOKENS, MINILM_PRESET, PRESETS, SMOLLM2_PRESET, MotionLM,
                                 minilm_text_tokenizer, smollm2_text_tokenizer)
-
-PRETRAINED_PRESETS = (MINILM_PRESET, SMOLLM2_PRESET)  # warm-started from weights installed by a package
 from motiongpt.lm.templates import tasks_for
 from motiongpt.lm.vocab import MotionVocab, load_text_tokenizer, train_text_tokenizer
 
+PRETRAINED_PRESETS = (MINILM_PRESET, SMOLLM2_PRESET)  # warm-started from weights installed by a package
 log = logging.getLogger(__name__)
 
 
@@ -45,6 +46,7 @@ class LMDataConfig:
     split: str = "train"
     val_split: str = "val"
     val_examples: int = 64  # fixed validation examples for the val loss (0 disables validation)
+    balance: Fraction = 0.0  # 0: every motion equally often; 1: every action label (manifest) equally often
     tasks: list[str] = field(default_factory=list)  # empty: the stage's default task list
     text_tokenizer: Optional[str] = None  # local Hugging Face tokenizer dir; None trains one on the captions
     text_vocab_size: int = 3000
@@ -136,6 +138,19 @@ def make_evaluate(lm: MotionLM, dataset: LMDataset, n: int, batch_size: int):
     return evaluate
 
 
+def training_order(cfg: LMDataConfig, items: list[MotionItem]) -> list[int] | None:
+    """Dataset positions balanced over action labels (`data.balance` > 0), None for every motion once."""
+    if cfg.balance == 0:
+        return None
+    try:
+        labels = read_motion_labels(MotionDir(cfg.root))
+    except (FileNotFoundError, ValueError) as err:
+        raise ConfigError(f"data.balance: needs the action labels of a Bandai manifest ({err})") from None
+    order = balanced_order(items, labels, cfg.balance)
+    log.info("data.balance %.2f: %d positions for %d motions", cfg.balance, len(order), len(items))
+    return order
+
+
 def run(cfg: LMStageConfig, resume: bool = False) -> Path:
     """Train one stage; returns the export directory of the last model."""
     if not cfg.data.tokens:
@@ -143,7 +158,8 @@ def run(cfg: LMStageConfig, resume: bool = False) -> Path:
     items = load_items(cfg.data.root, cfg.data.tokens, cfg.data.split, cfg.data.codebook_size)
     lm = build_lm(cfg, [c.text for it in items for c in it.captions])
     tasks = tasks_for(cfg.data.tasks or STAGE_TASKS[cfg.stage])
-    train_set = LMDataset(cfg.data.root, cfg.data.tokens, cfg.data.split, tasks, lm.vocab, items=items)
+    train_set = LMDataset(cfg.data.root, cfg.data.tokens, cfg.data.split, tasks, lm.vocab, items=items,
+                          order=training_order(cfg.data, items))
     evaluate = None
     if cfg.data.val_examples > 0:
         try:

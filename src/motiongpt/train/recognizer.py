@@ -25,8 +25,8 @@ from torch import nn
 from motiongpt.config import ConfigError, TrainerConfig, load_config
 from motiongpt.data.datasets import pad_features
 from motiongpt.data.layout import MotionDir, original_id
-from motiongpt.eval.recognizer import (ActionRecognizer, ClipBatch, RecognizerConfig, build_recognizer, label_of,
-                                       read_motion_labels)
+from motiongpt.data.labels import label_of, read_motion_labels
+from motiongpt.eval.recognizer import ActionRecognizer, ClipBatch, RecognizerConfig, build_recognizer
 from motiongpt.motion.constants import MIN_FRAMES
 from motiongpt.train.stage import parse_stage_args, report, stage_parser
 
