@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from motiongpt.data.layout import Caption, LayoutError, MotionDir, parse_caption_line, read_captions
+from motiongpt.data.layout import (Caption, LayoutError, MotionDir, parse_caption_line, read_captions, read_id_list,
+                                   read_text)
 
 
 def test_parse_caption_line_humanml3d_format() -> None:
@@ -41,6 +42,21 @@ def test_read_captions_reports_line_number(tmp_path: Path) -> None:
     path.write_text("ok#ok/INTJ#0.0#0.0\nbroken line\n")
     with pytest.raises(LayoutError, match=r"c.txt:2"):
         read_captions(path)
+
+
+def test_text_files_missing_or_not_utf8_name_the_file(tmp_path: Path) -> None:
+    split = tmp_path / "train.txt"
+    split.write_bytes(b"000001\r\n\r\nM000001\n\xff\n")
+    with pytest.raises(LayoutError, match=r"train\.txt: not UTF-8 text \(byte 18\)"):
+        read_id_list(split)
+    split.write_bytes(b"000001\r\n\r\nM000001\n")
+    assert read_id_list(split) == ["000001", "M000001"]
+    assert read_text(split, "split file") == "000001\r\n\r\nM000001\n"  # line ends untouched (for csv)
+    with pytest.raises(LayoutError, match=r"c\.txt: caption file not found"):
+        read_captions(tmp_path / "c.txt")
+    (tmp_path / "folder.txt").mkdir()
+    with pytest.raises(LayoutError, match=r"folder\.txt: split file not found"):
+        read_id_list(tmp_path / "folder.txt")
 
 
 def test_motion_dir_reads_and_caches(layout_dir: Path) -> None:

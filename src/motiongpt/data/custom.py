@@ -18,6 +18,7 @@ Example CSV::
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 import os
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from motiongpt.data.build import BuildResult, ClipJob, MotionRecord, build_layout
 from motiongpt.data.command import data_parser, run_reported
+from motiongpt.data.layout import read_text
 from motiongpt.io.limits import add_limit_args, applied_limits
 
 
@@ -57,36 +59,31 @@ def _seconds(value: str | None, where: str, column: str) -> float:
 
 
 def read_caption_csv(path: str | os.PathLike) -> list[CaptionRow]:
-    """Rows of the captions CSV, validated (errors name the file, line and column)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: captions CSV not found")
+    """Rows of the captions CSV, validated: errors are ValueErrors naming the file, line and column."""
+    text = read_text(path, "captions CSV")
     try:
-        return _read_rows(path)
-    except UnicodeDecodeError as err:
-        raise ValueError(f"{path}: not UTF-8 text (byte {err.start})") from None
+        return _read_rows(Path(path), text)
     except csv.Error as err:
         raise ValueError(f"{path}: malformed CSV ({err})") from None
 
 
-def _read_rows(path: Path) -> list[CaptionRow]:
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        missing = {"file", "caption"} - set(reader.fieldnames or [])
-        if missing:
-            raise ValueError(f"{path}: missing column(s) {sorted(missing)}; header is {reader.fieldnames}")
-        rows = []
-        for row in reader:
-            where = f"{path}:{reader.line_num}"
-            file, caption = (row.get("file") or "").strip(), (row.get("caption") or "").strip()
-            if not file or not caption:
-                raise ValueError(f"{where}: empty 'file' or 'caption'")
-            if "#" in caption:
-                raise ValueError(f"{where}: caption contains '#', which the HumanML3D text format reserves")
-            start, end = _seconds(row.get("start"), where, "start"), _seconds(row.get("end"), where, "end")
-            if end and start >= end:
-                raise ValueError(f"{where}: start {start} >= end {end}")
-            rows.append(CaptionRow(file, caption, start, end, where))
+def _read_rows(path: Path, text: str) -> list[CaptionRow]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    missing = {"file", "caption"} - set(reader.fieldnames or [])
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {sorted(missing)}; header is {reader.fieldnames}")
+    rows = []
+    for row in reader:
+        where = f"{path}:{reader.line_num}"
+        file, caption = (row.get("file") or "").strip(), (row.get("caption") or "").strip()
+        if not file or not caption:
+            raise ValueError(f"{where}: empty 'file' or 'caption'")
+        if "#" in caption:
+            raise ValueError(f"{where}: caption contains '#', which the HumanML3D text format reserves")
+        start, end = _seconds(row.get("start"), where, "start"), _seconds(row.get("end"), where, "end")
+        if end and start >= end:
+            raise ValueError(f"{where}: start {start} >= end {end}")
+        rows.append(CaptionRow(file, caption, start, end, where))
     if not rows:
         raise ValueError(f"{path}: no caption rows")
     return rows

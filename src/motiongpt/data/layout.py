@@ -111,15 +111,23 @@ def parse_caption_line(line: str, where: str = "<caption>") -> Caption:
     return Caption(text.strip(), token_list, first, last)
 
 
-def read_captions(path: str | os.PathLike) -> list[Caption]:
-    """All caption lines of one texts/<id>.txt file (blank lines are errors)."""
+def read_text(path: str | os.PathLike, what: str) -> str:
+    """The whole text of a UTF-8 file, line ends untouched (`what` names the kind of file in errors).
+
+    Raises LayoutError `<path>: <what> not found` when it is not a file and `<path>: not UTF-8 text (byte N)`
+    when it does not decode (N counts from the start of the file)."""
     path = Path(path)
+    if not path.is_file():
+        raise LayoutError(f"{path}: {what} not found")
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise LayoutError(f"{path}: caption file not found") from None
+        return path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as err:
-        raise LayoutError(f"{path}: not UTF-8 text ({err})") from None
+        raise LayoutError(f"{path}: not UTF-8 text (byte {err.start})") from None
+
+
+def read_captions(path: str | os.PathLike) -> list[Caption]:
+    """All caption lines of one texts/<id>.txt file (blank lines are skipped; a file without any is an error)."""
+    lines = read_text(path, "caption file").splitlines()
     captions = [parse_caption_line(line, f"{path}:{n}") for n, line in enumerate(lines, 1) if line.strip()]
     if not captions:
         raise LayoutError(f"{path}: no caption lines")
@@ -128,10 +136,7 @@ def read_captions(path: str | os.PathLike) -> list[Caption]:
 
 def read_id_list(path: str | os.PathLike) -> list[str]:
     """Ids of a split file (one per line, blanks ignored)."""
-    path = Path(path)
-    if not path.is_file():
-        raise LayoutError(f"{path}: split file not found")
-    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [line.strip() for line in read_text(path, "split file").splitlines() if line.strip()]
 
 
 def original_id(motion_id: str) -> str:
