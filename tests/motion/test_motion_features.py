@@ -30,6 +30,8 @@ def test_layouts_cover_the_feature_vector():
         assert stops[0].start == 0 and stops[-1].stop == dim
         assert all(a.stop == b.start for a, b in zip(stops[:-1], stops[1:]))
     assert HUMANML3D_LAYOUT.ric == slice(4, 67) and HUMANML3D_LAYOUT.foot_contact == slice(259, 263)
+    for layout in (HUMANML3D_LAYOUT, KIT_LAYOUT):  # every group is an attribute holding its slice
+        assert [getattr(layout, g) for g in GROUPS] == [layout.slice(g) for g in GROUPS]
 
 
 def test_layout_get_and_assemble_round_trip():

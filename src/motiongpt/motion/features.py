@@ -45,7 +45,7 @@ Usage:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeVar, overload
 
 import numpy as np
 import torch
@@ -93,6 +93,25 @@ HUMANML3D_REFERENCE = np.array([
 000021 frame 0); its bone lengths define the uniform skeleton every HumanML3D motion is retargeted to."""
 
 
+class GroupSlice:
+    """A read-only attribute of `FeatureLayout` named after a feature group: the slice of that group."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        if name not in GROUPS:
+            raise TypeError(f"{owner.__name__}.{name}: not a feature group ({', '.join(GROUPS)})")
+        self.name = name
+
+    @overload
+    def __get__(self, layout: None, owner: type) -> GroupSlice: ...
+
+    @overload
+    def __get__(self, layout: FeatureLayout, owner: type | None = None) -> slice: ...
+
+    def __get__(self, layout: FeatureLayout | None, owner: type | None = None) -> slice | GroupSlice:
+        """The group's slice on an instance; the descriptor itself on the class (like `property`)."""
+        return self if layout is None else layout.slice(self.name)
+
+
 @dataclass(frozen=True)
 class FeatureLayout:
     """Named slices of the redundant feature vector of a `num_joints` skeleton (see module docstring)."""
@@ -131,33 +150,14 @@ class FeatureLayout:
             start += width
         raise KeyError(f"unknown feature group {name!r}; groups: {', '.join(GROUPS)}")
 
-    @property
-    def root_rot_vel(self) -> slice:
-        return self.slice("root_rot_vel")
-
-    @property
-    def root_lin_vel(self) -> slice:
-        return self.slice("root_lin_vel")
-
-    @property
-    def root_y(self) -> slice:
-        return self.slice("root_y")
-
-    @property
-    def ric(self) -> slice:
-        return self.slice("ric")
-
-    @property
-    def rot6d(self) -> slice:
-        return self.slice("rot6d")
-
-    @property
-    def local_vel(self) -> slice:
-        return self.slice("local_vel")
-
-    @property
-    def foot_contact(self) -> slice:
-        return self.slice("foot_contact")
+    # the slice of each group by name: `layout.ric` is `layout.slice("ric")`
+    root_rot_vel = GroupSlice()
+    root_lin_vel = GroupSlice()
+    root_y = GroupSlice()
+    ric = GroupSlice()
+    rot6d = GroupSlice()
+    local_vel = GroupSlice()
+    foot_contact = GroupSlice()
 
     def check(self, x: np.ndarray | torch.Tensor, what: str = "features") -> None:
         """Raise ValueError unless x has shape (..., dim)."""
