@@ -147,6 +147,15 @@ class EvaluatorBatch(TensorBatch):
     lengths: torch.Tensor
 
 
+def register_feature_stats(model: nn.Module, mean: np.ndarray, std: np.ndarray, dim_pose: int) -> None:
+    """Keep the feature Mean/Std, checked to be (dim_pose,), as float32 buffers `mean` / `std` of `model`
+    (so they are saved and loaded with its weights and follow it to its device)."""
+    if mean.shape != (dim_pose,) or std.shape != (dim_pose,):
+        raise ValueError(f"mean {mean.shape} / std {std.shape} must be ({dim_pose},)")
+    model.register_buffer("mean", torch.from_numpy(np.asarray(mean, np.float32).copy()))
+    model.register_buffer("std", torch.from_numpy(np.asarray(std, np.float32).copy()))
+
+
 def contrastive_loss(a: torch.Tensor, b: torch.Tensor, negative: bool, margin: float) -> torch.Tensor:
     """The original ContrastiveLoss: squared distance for positives, squared hinge (margin - d)+ for negatives."""
     d = F.pairwise_distance(a, b)  # (B,)
@@ -160,8 +169,7 @@ class T2MEvaluator(nn.Module):
         super().__init__()
         if vocab.dim != cfg.dim_word:
             raise ValueError(f"word vectors have size {vocab.dim}, config dim_word is {cfg.dim_word}")
-        if mean.shape != (cfg.dim_pose,) or std.shape != (cfg.dim_pose,):
-            raise ValueError(f"mean {mean.shape} / std {std.shape} must be ({cfg.dim_pose},)")
+        register_feature_stats(self, mean, std, cfg.dim_pose)
         self.cfg, self.words = cfg, list(vocab.words)
         self.vocab = vocab
         self.layout = layout_for_dim(cfg.dim_pose)
@@ -172,8 +180,6 @@ class T2MEvaluator(nn.Module):
                                                    cfg.dim_coemb_hidden)
         self.movement_encoder = MovementConvEncoder(move_in, cfg.dim_movement_enc_hidden, cfg.dim_movement_latent)
         self.register_buffer("word_vectors", torch.from_numpy(np.asarray(vocab.vectors, np.float32).copy()))
-        self.register_buffer("mean", torch.from_numpy(np.asarray(mean, np.float32).copy()))
-        self.register_buffer("std", torch.from_numpy(np.asarray(std, np.float32).copy()))
 
     @property
     def device(self) -> torch.device:

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from motiongpt.config import Fraction, PositiveFloat, PositiveInt
-from motiongpt.eval.evaluator import read_evaluator, save_evaluator
+from motiongpt.eval.evaluator import read_evaluator, register_feature_stats, save_evaluator
 from motiongpt.eval.text_metrics import minilm_dir
 from motiongpt.utils import TensorBatch, load_state
 
@@ -72,8 +72,7 @@ class TMREvaluator(nn.Module):
 
     def __init__(self, cfg: TMRConfig, mean: np.ndarray, std: np.ndarray) -> None:
         super().__init__()
-        if mean.shape != (cfg.dim_pose,) or std.shape != (cfg.dim_pose,):
-            raise ValueError(f"mean {mean.shape} / std {std.shape} must be ({cfg.dim_pose},)")
+        register_feature_stats(self, mean, std, cfg.dim_pose)
         self.cfg = cfg
         self.text_proj = nn.Sequential(nn.Linear(SENTENCE_DIM, cfg.width), nn.GELU(), nn.Linear(cfg.width, cfg.latent))
         self.motion_in = nn.Linear(cfg.dim_pose, cfg.width)
@@ -83,8 +82,6 @@ class TMREvaluator(nn.Module):
                                            norm_first=True)
         self.encoder = nn.TransformerEncoder(layer, cfg.layers, enable_nested_tensor=False)
         self.motion_out = nn.Sequential(nn.LayerNorm(cfg.width), nn.Linear(cfg.width, cfg.latent))
-        self.register_buffer("mean", torch.from_numpy(np.asarray(mean, np.float32).copy()))
-        self.register_buffer("std", torch.from_numpy(np.asarray(std, np.float32).copy()))
         self._sentence_cache: dict[str, torch.Tensor] = {}
 
     @property
