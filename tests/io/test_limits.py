@@ -88,3 +88,27 @@ def test_npy_header_checked_before_loading(tmp_path: Path) -> None:
         load_motion(tmp_path / "long.npy")
     np.save(tmp_path / "b.npy", walking(6)[None])  # a batch axis of one is dropped
     assert load_motion(tmp_path / "b.npy").shape == (6, 22, 3)
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("MOTIONGPT_MAX_SECONDS", "-5", "must be a positive number"),
+    ("MOTIONGPT_MAX_SECONDS", "nan", "must be a positive number"),
+    ("MOTIONGPT_MAX_FILE_MB", "inf", "must be a positive number"),
+    ("MOTIONGPT_MAX_FRAMES", "1.7", "must be a whole number"),
+    ("MOTIONGPT_MAX_FPS", "fast", "not a number"),
+])
+def test_environment_limits_are_range_checked(monkeypatch: pytest.MonkeyPatch, name: str, value: str,
+                                              message: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(LimitError, match=f"environment variable {name}: {message}"):
+        current_limits()
+
+
+def test_environment_min_fps_above_max_fps_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOTIONGPT_MIN_FPS", "200")
+    monkeypatch.setenv("MOTIONGPT_MAX_FPS", "100")
+    with pytest.raises(LimitError, match="minimum frame rate 200 is above the maximum 100"):
+        current_limits()
+    monkeypatch.setenv("MOTIONGPT_MAX_FRAMES", "5000")
+    monkeypatch.delenv("MOTIONGPT_MIN_FPS")
+    assert current_limits().max_frames == 5000

@@ -79,27 +79,41 @@ def _env_name(name: str) -> str:
 
 
 def current_limits() -> MotionLimits:
-    """The defaults, overridden by MOTIONGPT_MAX_SECONDS / _MAX_FRAMES / _MIN_FPS / _MAX_FPS / _MAX_FILE_MB."""
+    """The defaults, overridden by MOTIONGPT_MAX_SECONDS / _MAX_FRAMES / _MIN_FPS / _MAX_FPS / _MAX_FILE_MB
+    (each a positive finite number, whole for frame counts; min_fps <= max_fps)."""
     limits = MotionLimits()
     for f in fields(MotionLimits):
         value = os.environ.get(_env_name(f.name))
         if value:
             try:
-                limits = replace(limits, **{f.name: type(getattr(limits, f.name))(float(value))})
-            except ValueError:
-                raise LimitError(f"environment variable {_env_name(f.name)}: not a number: {value!r}") from None
+                limits = replace(limits, **{f.name: positive_number(type(getattr(limits, f.name)), value)})
+            except ValueError as err:
+                raise LimitError(f"environment variable {_env_name(f.name)}: {err}") from None
+    if limits.min_fps > limits.max_fps:
+        raise LimitError(f"environment variables {_env_name('min_fps')} / {_env_name('max_fps')}: minimum frame "
+                         f"rate {limits.min_fps:g} is above the maximum {limits.max_fps:g}")
     return limits
+
+
+def positive_number(kind: type, text: str) -> Any:
+    """`text` as a finite number > 0 of `kind` (int: a whole number); ValueError saying what is wrong."""
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValueError(f"not a number: {text!r}") from None
+    if not (math.isfinite(number) and number > 0):
+        raise ValueError(f"must be a positive number, got {text}")
+    if kind is int and not number.is_integer():
+        raise ValueError(f"must be a whole number, got {text}")
+    return kind(number)
 
 
 def _positive(kind: type) -> Any:
     def parse(value: str) -> Any:
         try:
-            number = kind(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-        if not (math.isfinite(number) and number > 0):
-            raise argparse.ArgumentTypeError(f"must be a positive number, got {value}")
-        return number
+            return positive_number(kind, value)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
     return parse
 
 
