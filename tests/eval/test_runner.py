@@ -20,6 +20,7 @@ class CopyPipeline:
         self.data = data
         self.by_text = {data.captions(m)[0].text: m for m in data.ids("train")}
         self.calls = 0
+        self.decoding: list[dict] = []  # keyword arguments of each predict / inbetween call beyond the inputs
 
     def _result(self, feats: np.ndarray, text: str | None = None) -> MotionResult:
         self.calls += 1
@@ -34,10 +35,12 @@ class CopyPipeline:
     def motion_to_text(self, motions, seed=None):
         return [self._result(np.asarray(m), text="a person walks forward") for m in motions]
 
-    def predict(self, prefixes, lengths, seed=None):
+    def predict(self, prefixes, lengths, seed=None, **decoding):
+        self.decoding.append(decoding)
         return [self._result(np.concatenate([p, np.repeat(p[-1:], n - len(p), 0)])) for p, n in zip(prefixes, lengths)]
 
-    def inbetween(self, starts, ends, lengths, seed=None, offsets=None):
+    def inbetween(self, starts, ends, lengths, seed=None, offsets=None, **decoding):
+        self.decoding.append(decoding)
         return [self._result(np.concatenate([s, np.repeat(s[-1:], n - len(s) - len(e), 0), e]))
                 for s, e, n in zip(starts, ends, lengths)]
 
@@ -100,6 +103,18 @@ def test_completion_rows(setup, task):
     assert {"ADE", "FDE", "FID", "Diversity", "Seam jump"} <= set(model) and set(model) == set(static)
     if task == "pred":  # the double holds the last pose, exactly like the static baseline
         assert np.mean(model["ADE"]) == pytest.approx(np.mean(static["ADE"]), rel=0.5)
+
+
+@pytest.mark.parametrize("task", ["pred", "inbetween"])
+def test_completion_decoding_options_reach_the_pipeline(setup, task):
+    data, ev, pipe = setup
+    R.eval_motion_completion(pipe, ev, data, _opts(replications=1, baselines=False), task)
+    assert pipe.decoding and all(d == {} for d in pipe.decoding)  # unset: the pipeline's own defaults
+    pipe.decoding.clear()
+    R.eval_motion_completion(pipe, ev, data, _opts(replications=1, baselines=False, temperature=0.5, fade=4), task)
+    assert pipe.decoding and all(d == {"temperature": 0.5, "fade": 4} for d in pipe.decoding)
+    args = R.build_parser().parse_args([task, "--data", "d", "--temperature", "0.5", "--top-k", "20"])
+    assert (args.temperature, args.top_k, args.fade) == (0.5, 20, None)
 
 
 def test_cli_errors(capsys, tmp_path):

@@ -130,3 +130,22 @@ def test_converse_keeps_the_last_motion_and_bounds_history(pipe, monkeypatch):
         pipe.converse(turns[:2])
     with pytest.raises(ValueError, match="role"):
         pipe.converse([ChatTurn("robot", "hi"), turns[-1]])
+
+
+def test_predict_and_inbetween_keep_the_given_clips(pipe):
+    from motiongpt.motion.features import HUMANML3D_LAYOUT as L
+    from motiongpt.motion.trajectory import STEP_GROUPS
+
+    step = np.zeros(L.dim, dtype=bool)
+    for name in STEP_GROUPS:
+        step[L.slice(name)] = True
+    start, end = _motion(26), _motion(24, 1)  # the tokens cover the first 24 frames of the start clip
+    pred = pipe.predict([start], lengths=[64], seed=0)[0]
+    _check_motion(pred, 64)
+    assert np.array_equal(pred.features[:24, ~step], start[:24, ~step])
+    assert np.array_equal(pred.features[:23], start[:23])  # the last given row's step leads out of the clip
+    assert not np.array_equal(pred.features[24:], pipe.decode([pred.tokens])[0].features[24:])  # faded in
+    mid = pipe.inbetween([start], [end], lengths=[96], seed=0, fade=4)[0]
+    _check_motion(mid, 96)
+    assert np.array_equal(mid.features[:23], start[:23]) and np.array_equal(mid.features[-24:], end)
+    assert np.allclose(mid.features[32:-28], pipe.decode([mid.tokens])[0].features[32:-28])  # beyond the fades

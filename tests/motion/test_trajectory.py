@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 
 from motiongpt.motion.features import HUMANML3D_LAYOUT as L
-from motiongpt.motion.features import features_to_joints
+from motiongpt.motion.features import features_to_joints, joints_to_features
 from motiongpt.motion.skeleton import SMPL22
-from motiongpt.motion.trajectory import (RootOffset, blend_root_to_target, joints_facing, joints_offset,
-                                         ramp_weights, root_offset, root_track)
+from motiongpt.motion.trajectory import (STEP_GROUPS, RootOffset, blend_root_to_target, fade_weights, joints_facing,
+                                         joints_offset, ramp_weights, root_offset, root_track, seam_jump,
+                                         splice_clips)
 
 
 def _features(frames: int, step: float = 0.05, half_turn: float = 0.0, side: float = 0.0) -> np.ndarray:
@@ -96,8 +97,6 @@ def test_joints_facing_and_offset():
 
 
 def test_seam_jump_hand_computed():
-    from motiongpt.motion.trajectory import seam_jump
-
     joints = np.zeros((10, 2, 3))
     joints[:, :, 0] = 0.1 * np.arange(10)[:, None]  # 2 m/s, no jump anywhere
     assert seam_jump(joints, 5) == pytest.approx(0.0)
@@ -109,3 +108,50 @@ def test_seam_jump_hand_computed():
     assert seam_jump(kinked, 5) == pytest.approx(0.1 * 20)
     with pytest.raises(ValueError, match="seam"):
         seam_jump(joints, 1)
+
+
+def test_fade_weights_hand_computed():
+    assert np.allclose(fade_weights(2), [[0.5, 0.25], [0.0, 0.0]])
+    w = fade_weights(8)
+    assert w[-1] == pytest.approx([0.0, 0.0]) and np.all(np.diff(w[:, 0]) < 0)
+
+
+def _step_mask() -> np.ndarray:
+    mask = np.zeros(L.dim, dtype=bool)
+    for name in STEP_GROUPS:
+        mask[L.slice(name)] = True
+    return mask
+
+
+def test_splice_keeps_the_clips_and_leaves_the_middle_of_the_gap():
+    rng = np.random.default_rng(0)
+    gen, start, end = (rng.normal(size=(n, L.dim)).astype(np.float32) for n in (40, 10, 8))
+    out = splice_clips(gen, start, end, fade=6)
+    step = _step_mask()
+    assert np.array_equal(out[:10, ~step], start[:, ~step]) and np.array_equal(out[:9, step], start[:9, step])
+    assert not np.allclose(out[9, step], start[9, step])  # the clip's last step leads to a frame not given
+    assert np.array_equal(out[32:], end)
+    assert np.array_equal(out[15:27], gen[15:27])  # 6-frame fades (the 6th weight is 0): rows 10..14 and 27..31
+    assert not np.allclose(out[14, ~step], gen[14, ~step]) and not np.allclose(out[27], gen[27])
+    assert np.array_equal(splice_clips(gen, start, None, fade=6)[15:], gen[15:])  # prediction: no end clip
+    with pytest.raises(ValueError, match="do not fit"):
+        splice_clips(gen[:12], start, end)
+
+
+def test_spliced_real_clips_join_the_gap_smoothly(make_clip):
+    real = joints_to_features(make_clip(61))  # (60, 263)
+    gen = real.copy()  # a "generation" with a pose error, a faster walk and a drift in heading
+    gen[:, L.ric] += 0.05
+    gen[:, L.root_lin_vel] *= 1.3
+    gen[:, L.root_rot_vel] += 0.01
+    g, e = 12, 48
+    target = root_offset(root_track(real), g - 1, e)
+    jumps = {}
+    for fade in (0, 8):
+        out = blend_root_to_target(splice_clips(gen, real[:g], real[e:], fade), g - 1, e, target)
+        joints, truth = features_to_joints(out), features_to_joints(real)
+        assert np.allclose(joints[:g], truth[:g], atol=1e-5) and np.allclose(joints[e:], truth[e:], atol=1e-4)
+        jumps[fade] = [seam_jump(joints, s) for s in (g, e)]
+    real_jumps = [seam_jump(features_to_joints(real), s) for s in (g, e)]
+    assert min(jumps[0]) > 5 * max(real_jumps)  # pasting the clips without a fade jumps
+    assert max(jumps[8]) < 1.5 * max(real_jumps)

@@ -62,6 +62,14 @@ class EvalOptions:
     prefix_ratio: float = 0.2  # pred: given fraction; inbetween: given fraction at each end
     baselines: bool = True
     cache_real: bool = True  # --reuse: embed the (unchanging) real items once; the numbers are the same
+    temperature: float | None = None  # pred / inbetween decoding (None: the pipeline's per-task default)
+    top_k: int | None = None
+    fade: int | None = None  # pred / inbetween seam fade in frames (None: the pipeline's default)
+
+    def completion_kwargs(self) -> dict:
+        """Keyword arguments of `Pipeline.predict` / `inbetween` set here (the rest keep the pipeline's defaults)."""
+        chosen = {"temperature": self.temperature, "top_k": self.top_k, "fade": self.fade}
+        return {k: v for k, v in chosen.items() if v is not None}
 
 
 @dataclass
@@ -354,11 +362,11 @@ def _complete(pipe, feats: Sequence[np.ndarray], given: Sequence[int], lengths: 
         heads = [f[:g] for f, g in zip(feats[b], given[b])]
         seed = opts.seed * 1000 + rep + s
         if task == "pred":
-            results += pipe.predict(heads, lengths=lengths[b], seed=seed)
+            results += pipe.predict(heads, lengths=lengths[b], seed=seed, **opts.completion_kwargs())
             continue
         offsets = [root_offset(root_track(f), g - 1, len(f) - g) for f, g in zip(feats[b], given[b])]
         results += pipe.inbetween(heads, [f[-g:] for f, g in zip(feats[b], given[b])], lengths=lengths[b],
-                                  seed=seed, offsets=offsets)
+                                  seed=seed, offsets=offsets, **opts.completion_kwargs())
     return results
 
 
@@ -429,6 +437,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mm-repeats", type=int, default=30, help="MultiModality generations per text")
     p.add_argument("--mm-times", type=int, default=10, help="MultiModality pairs per text")
     p.add_argument("--no-baselines", action="store_true", help="skip the baseline rows")
+    p.add_argument("--temperature", type=float, help="pred/inbetween: sampling temperature (default: the model's)")
+    p.add_argument("--top-k", type=int, help="pred/inbetween: sample from the k most likely tokens")
+    p.add_argument("--fade", type=int, help="pred/inbetween: seam fade in frames (default: the pipeline's)")
     p.add_argument("--no-bertscore", action="store_true", help="m2t: skip BERTScore")
     p.add_argument("--captions", default="dev", help="actions: dev (packaged human-written set), test, or a JSON file")
     p.add_argument("--recognizer", help="actions: recogniser directory; default <model>/recognizer")
@@ -471,7 +482,8 @@ def run(args: argparse.Namespace) -> dict:
     evaluator = load_evaluator(ev_dir, allow_pickle=args.trust_pickle, device=device)
     opts = EvalOptions(split=args.split, replications=args.replications, limit=args.limit,
                        batch_size=args.batch_size, seed=args.seed, reuse=args.reuse, mm_texts=args.mm_texts,
-                       mm_repeats=args.mm_repeats, mm_times=args.mm_times, baselines=not args.no_baselines)
+                       mm_repeats=args.mm_repeats, mm_times=args.mm_times, baselines=not args.no_baselines,
+                       temperature=args.temperature, top_k=args.top_k, fade=args.fade)
     if args.task == "t2m":
         rows = eval_t2m(pipe, evaluator, data, opts)
     elif args.task == "m2t":

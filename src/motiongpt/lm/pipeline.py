@@ -32,13 +32,19 @@ from motiongpt.lm.generation import GenerationError, parse_chat, parse_motion, p
 from motiongpt.lm.model import MotionLM
 from motiongpt.lm.templates import (CONVERSATION, MOTION, PREFIX, SUFFIX, Fields, Task, Turn, load_tasks, render,
                                     select_task)
-from motiongpt.motion.trajectory import RootOffset, blend_root_to_target, joints_offset, root_offset, root_track
+from motiongpt.motion.trajectory import RootOffset, blend_root_to_target, joints_offset, root_offset, splice_clips
 from motiongpt.utils import atomic_dir, pick_device
 
 MotionInput = Union[np.ndarray, torch.Tensor, str, os.PathLike]
 # Text-to-motion sampling temperature, chosen on the validation split's captions by action accuracy
 # (scripts/sampling_sweep.py -> results/sampling_sweep_val.json: T=1.0 0.61, T=0.7 0.81, T=0.5 0.83, top-k 50 0.70).
 T2M_TEMPERATURE = 0.7
+# Prediction / in-between: sampling temperatures and the seam fade (frames over which a given clip's boundary
+# pose is faded into the generated part), chosen on the validation split (scripts/completion_sweep.py ->
+# results/completion_sweep_val.json).
+PRED_TEMPERATURE = 1.0
+INBETWEEN_TEMPERATURE = 1.0
+SEAM_FADE_FRAMES = 8
 __all__ = ["ChatTurn", "GenerationError", "MotionResult", "Pipeline", "RootOffset"]
 # Which declared task serves each public method: the first one whose first phrasing the given fields fill.
 T2M_TASKS = ("t2m_frames", "t2m", "t2m_length_only", "t2m_unconditional")
@@ -294,43 +300,74 @@ class Pipeline:
         fields = [Fields(motions={MOTION: c}) for c in self.encode(list(motions))]
         return self.run(M2T_TASKS, fields, None, 1, temperature, top_k, top_p, seed)
 
-    def predict(self, prefixes: Sequence[MotionInput], lengths: Sequence[int] | int, temperature: float = 1.0,
-                top_k: int | None = None, top_p: float | None = None, seed: int | None = None,
-                texts: Sequence[str | None] | None = None) -> list[MotionResult]:
-        """Continue each prefix motion to `lengths` frames in total (prefix included), optionally as `texts` say."""
-        codes = self.encode(list(prefixes))
+    def predict(self, prefixes: Sequence[MotionInput], lengths: Sequence[int] | int,
+                temperature: float = PRED_TEMPERATURE, top_k: int | None = None, top_p: float | None = None,
+                seed: int | None = None, texts: Sequence[str | None] | None = None,
+                fade: int = SEAM_FADE_FRAMES) -> list[MotionResult]:
+        """Continue each prefix motion to `lengths` frames in total (prefix included), optionally as `texts` say.
+
+        The result starts with the given prefix itself (its frames the motion tokens cover), the generated
+        pose faded in over `fade` frames after the seam (`motion.trajectory.splice_clips`).
+        """
+        given = [self.as_features(p, f"prefixes[{i}]") for i, p in enumerate(prefixes)]
+        codes = self.encode(given)
         totals = _per_item(lengths, len(codes), "lengths")
         captions = _per_item(texts, len(codes), "texts")
         tokens = [self._remaining(n, len(c), f"lengths[{i}]") for i, (c, n) in enumerate(zip(codes, totals))]
-        fields = [Fields(caption=t or None, motions={PREFIX: c}, anchor_pose=self._end_pose(p))
-                  for c, t, p in zip(codes, captions, prefixes)]
-        return self.run(PREDICT_TASKS, fields, tokens, 1, temperature, top_k, top_p, seed)
+        fields = [Fields(caption=t or None, motions={PREFIX: c}) for c, t in zip(codes, captions)]
+        results = self.run(PREDICT_TASKS, fields, tokens, 1, temperature, top_k, top_p, seed)
+        return [self._splice(r, self._covered(g, c), None, None, fade) for r, g, c in zip(results, given, codes)]
 
     def inbetween(self, starts: Sequence[MotionInput], ends: Sequence[MotionInput], lengths: Sequence[int] | int,
-                  temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
+                  temperature: float = INBETWEEN_TEMPERATURE, top_k: int | None = None, top_p: float | None = None,
                   seed: int | None = None, texts: Sequence[str | None] | None = None,
-                  offsets: Sequence[RootOffset | None] | None = None) -> list[MotionResult]:
+                  offsets: Sequence[RootOffset | None] | None = None,
+                  fade: int = SEAM_FADE_FRAMES) -> list[MotionResult]:
         """Fill the motion between each start and end clip; `lengths` is the total in frames (clips included).
 
         `offsets`: where each end clip starts seen from the end of its start clip (`motion.trajectory.RootOffset`);
         when None and both clips are joints (T, J, 3) in one world frame, it is read from them. With an offset
         the model is told it and the generated root is blended to arrive there. `texts`: what happens in the gap
-        (used together with an offset; the declared text variant states both).
+        (used together with an offset; the declared text variant states both). The result holds the given clips
+        themselves (the frames their tokens cover), the generated pose faded into them over `fade` frames.
         """
         if len(starts) != len(ends):
             raise ValueError(f"inbetween: {len(starts)} start clips but {len(ends)} end clips")
-        codes = self.encode(list(starts) + list(ends))
-        heads, tails = codes[:len(starts)], codes[len(starts):]
-        totals = _per_item(lengths, len(heads), "lengths")
-        captions = _per_item(texts, len(heads), "texts")
+        given = [self.as_features(m, f"{kind}[{i}]") for kind, clips in (("starts", starts), ("ends", ends))
+                 for i, m in enumerate(clips)]
+        codes = self.encode(given)
+        n = len(starts)
+        heads, tails = codes[:n], codes[n:]
+        totals = _per_item(lengths, n, "lengths")
+        captions = _per_item(texts, n, "texts")
         places = [o if o is not None else _joints_offset(s, e) for s, e, o in
-                  zip(starts, ends, _per_item(offsets, len(heads), "offsets"))]
-        anchors = [self._end_pose(s) for s in starts]
-        tokens = [self._remaining(n, len(h) + len(t), f"lengths[{i}]")
-                  for i, (h, t, n) in enumerate(zip(heads, tails, totals))]
-        fields = [Fields(caption=c or None, motions={PREFIX: h, SUFFIX: t}, offset=o, anchor_pose=p)
-                  for h, t, c, o, p in zip(heads, tails, captions, places, anchors)]
-        return self.run(INBETWEEN_TASKS, fields, tokens, 1, temperature, top_k, top_p, seed)
+                  zip(starts, ends, _per_item(offsets, n, "offsets"))]
+        tokens = [self._remaining(k, len(h) + len(t), f"lengths[{i}]")
+                  for i, (h, t, k) in enumerate(zip(heads, tails, totals))]
+        fields = [Fields(caption=c or None, motions={PREFIX: h, SUFFIX: t}, offset=o)
+                  for h, t, c, o in zip(heads, tails, captions, places)]
+        results = self.run(INBETWEEN_TASKS, fields, tokens, 1, temperature, top_k, top_p, seed)
+        return [self._splice(r, self._covered(given[i], heads[i]), self._covered(given[n + i], tails[i]), places[i],
+                             fade) for i, r in enumerate(results)]
+
+    def _covered(self, features: np.ndarray, codes: torch.Tensor) -> np.ndarray:
+        """The frames of a given clip that its motion tokens stand for (the tokenizer drops a partial last token)."""
+        return features[:len(codes) * self.frames_per_token]
+
+    @staticmethod
+    def _splice(result: MotionResult, start: np.ndarray, end: np.ndarray | None, offset: RootOffset | None,
+                fade: int) -> MotionResult:
+        """Put the given clips into a completed motion (`splice_clips`) and, with an offset, blend the gap's root
+        so that the end clip stands there (`blend_root_to_target`); failed results pass unchanged."""
+        from motiongpt.motion.features import features_to_joints
+
+        if not result.ok or result.features is None:
+            return result
+        feats = splice_clips(result.features, start, end, fade)
+        if end is not None and offset is not None:
+            feats = blend_root_to_target(feats, len(start) - 1, len(feats) - len(end), offset)
+        result.features, result.joints = feats, features_to_joints(feats)
+        return result
 
     def chat(self, messages: Sequence[str] | str, motions: Sequence[MotionInput | None] | None = None,
              temperature: float = 0.0, top_k: int | None = None, top_p: float | None = None,
@@ -380,10 +417,6 @@ class Pipeline:
         cfg = getattr(cfg, "encoder", cfg)  # encoder-decoder pairs: the encoder reads the prompt
         limit = getattr(cfg, "n_positions", None) or getattr(cfg, "max_position_embeddings", None) or DEFAULT_CONTEXT
         return int(limit) - (self.lm.max_motion_tokens + REPLY_TEXT_TOKENS if self.lm.causal else 0)
-
-    def _end_pose(self, motion: MotionInput) -> np.ndarray:
-        """Root pose (3,) [x, z, yaw] of the last frame of a given motion, its first frame at the origin."""
-        return root_track(self.as_features(motion))[-1]
 
     def _remaining(self, total_frames: int, given_tokens: int, where: str) -> int:
         """Tokens to generate so that given + generated tokens make `total_frames`."""

@@ -1,5 +1,6 @@
-"""Root trajectory of HumanML3D features: where the body stands and faces, offsets between frames, and a smooth
-correction that makes a generated gap arrive where a given end clip starts.
+"""Root trajectory of HumanML3D features: where the body stands and faces, offsets between frames, a smooth
+correction that makes a generated gap arrive where a given end clip starts, and the splicing of given clips
+into a generated motion.
 
 The features store the root as velocities (yaw change and local xz steps), so positions come from integrating
 them (`features.features_to_joints` does the same). Conventions: x/z in metres on the floor, yaw in radians,
@@ -9,6 +10,7 @@ yaw 0 = facing +Z, positive yaw = turned to the left (towards +X)::
     off = root_offset(track, a, b)                      # RootOffset(ahead, left, turn) of frame b seen from a
     place(track[a], off)                                # == track[b] (x, z, yaw)
     fixed = blend_root_to_target(features, a, b, off)   # root velocities of frames a..b adjusted smoothly
+    spliced = splice_clips(generated, start, end)       # the given clips exactly, seams faded into the gap
     off.rounded()                                       # 0.1 m / 15 degree steps, as the LM prompt shows it
     seam_jump(joints, s)                                # joint velocity jump (m/s) across the seam before frame s
 """
@@ -137,6 +139,68 @@ def _to_local(world_xz: np.ndarray, yaw: np.ndarray) -> np.ndarray:
     c, s = np.cos(yaw), np.sin(yaw)
     x, z = world_xz[:, 0], world_xz[:, 1]
     return np.stack([c * x - s * z, s * x + c * z], axis=-1).astype(np.float32)
+
+
+STEP_GROUPS = ("root_rot_vel", "root_lin_vel", "local_vel", "foot_contact")
+"""Feature groups whose row t describes the step t -> t+1 (the others are the pose of frame t)."""
+
+
+def fade_weights(frames: int) -> np.ndarray:
+    """(frames, 2) cubic Hermite weights at k = 1..frames after a seam (u = k / frames): column 0 (2u^3 - 3u^2 + 1)
+    multiplies a difference of values, column 1 (frames * (u^3 - 2u^2 + u)) a difference of per-frame slopes, so
+    the faded offset leaves the seam with both and reaches 0 with zero slope after `frames` frames."""
+    u = np.arange(1, frames + 1)[:, None] / max(frames, 1)
+    return np.concatenate([2 * u ** 3 - 3 * u ** 2 + 1, frames * (u ** 3 - 2 * u ** 2 + u)], axis=1)
+
+
+def splice_clips(features: np.ndarray, start: np.ndarray | None = None, end: np.ndarray | None = None,
+                 fade: int = 8, layout: FeatureLayout | None = None) -> np.ndarray:
+    """Features (T, D) whose first len(start) and last len(end) frames are the given clips, exactly.
+
+    A generated motion (e.g. a decoding of given + generated tokens) keeps its frames between the clips. At each
+    seam the generated frames get an offset that starts at the clip's boundary row minus the generated row there,
+    with the difference of their slopes (so the clip's last velocity carries on), and fades to 0 over `fade`
+    frames (`fade_weights`): position and velocity stay continuous. The start clip's step rows (`STEP_GROUPS`)
+    are taken up to its second-to-last frame only: its last row's step points past the clip, to a frame that is
+    not given. The root keeps the generated steps, so the end clip stands where the gap leads
+    (`blend_root_to_target` moves it to a known offset).
+    """
+    layout = layout or layout_for_dim(features.shape[-1])
+    generated = np.asarray(features, dtype=np.float32)
+    out = generated.copy()
+    g = 0 if start is None else len(start)
+    e = len(out) if end is None else len(out) - len(end)
+    if not 0 <= g <= e <= len(out):
+        raise ValueError(f"splice_clips: clips of {g} and {len(out) - e} frames do not fit in {len(out)} frames")
+    step = np.zeros(layout.dim, dtype=bool)
+    for name in STEP_GROUPS:
+        step[layout.slice(name)] = True
+    span = min(fade, e - g + 1)
+    if g:
+        start = np.asarray(start, dtype=np.float32)
+        _fade_in_clip(out, generated, start, ~step, g - 1, span, +1)
+        if g >= 2:
+            _fade_in_clip(out, generated, start[:-1], step, g - 2, span, +1)
+    if e < len(out):
+        _fade_in_clip(out, generated, np.asarray(end, dtype=np.float32), np.ones(layout.dim, bool), e, span, -1)
+    return out
+
+
+def _fade_in_clip(out: np.ndarray, generated: np.ndarray, clip: np.ndarray, cols: np.ndarray, seam: int,
+                  span: int, direction: int) -> None:
+    """Write `clip`'s `cols` onto `out` so that its row nearest the gap lands on row `seam` (direction +1: the clip
+    ends there, -1: it starts there) and add the faded seam offset to the next `span` rows into the gap."""
+    rows = np.arange(seam - len(clip) + 1, seam + 1) if direction > 0 else np.arange(seam, seam + len(clip))
+    edge, inner = (clip[-1], clip[-2:-1]) if direction > 0 else (clip[0], clip[1:2])
+    out[np.ix_(rows, cols)] = clip[:, cols]
+    value = edge[cols] - generated[seam, cols]
+    slope = np.zeros_like(value)
+    if len(inner) and 0 <= seam + direction < len(out):
+        slope = (edge - inner[0])[cols] - (generated[seam + direction] - generated[seam])[cols]
+    gap = seam + direction * np.arange(1, span + 1)
+    inside = (gap >= 0) & (gap < len(out))
+    weights = fade_weights(span)[inside]
+    out[np.ix_(gap[inside], cols)] += weights[:, :1] * value[None] + weights[:, 1:] * slope[None]
 
 
 def seam_jump(joints: np.ndarray, seam: int, fps: float = 20.0) -> float:
