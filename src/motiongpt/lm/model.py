@@ -29,7 +29,7 @@ from motiongpt.lm.batch import IGNORE, LMBatch, attention_from_lengths, pad_sequ
 from motiongpt.lm.decoding import DecodeConfig, decode
 from motiongpt.lm.generation import GrammarProcessor
 from motiongpt.lm.vocab import MotionVocab, read_metadata
-from motiongpt.precision import autocast_context
+from motiongpt.precision import resolve_precision
 from motiongpt.utils import atomic_dir, check_shapes, safetensors_shapes
 
 MAX_MOTION_TOKENS = 50  # 196 frames / 4 = 49 tokens, the HumanML3D maximum, plus one
@@ -150,6 +150,16 @@ def smollm2_text_tokenizer(path: str | os.PathLike | None = None) -> PreTrainedT
     return AutoTokenizer.from_pretrained(str(path or smollm2_dir()), gguf_file=SMOLLM2_FILE)
 
 
+def forget_gguf_quantization(model: PreTrainedModel) -> None:
+    """transformers dequantises GGUF weights to the requested dtype on load but keeps the GGUF quantizer attached,
+    and `save_pretrained` then refuses the model ("quantized with gguf and is not serializable"). The weights are
+    plain tensors, so drop the marker."""
+    model.hf_quantizer = None
+    model.is_quantized = False
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+
+
 def smollm2_lora(vocab: MotionVocab, rank: int = 16, path: str | os.PathLike | None = None) -> PreTrainedModel:
     """SmolLM2 (dequantised to fp32) with LoRA on every attention / MLP projection (`peft`); the (tied) token
     embeddings, grown for the motion tokens, are trained in full."""
@@ -157,6 +167,7 @@ def smollm2_lora(vocab: MotionVocab, rank: int = 16, path: str | os.PathLike | N
 
     model = AutoModelForCausalLM.from_pretrained(str(path or smollm2_dir()), gguf_file=SMOLLM2_FILE,
                                                  dtype=torch.float32)
+    forget_gguf_quantization(model)
     resize_for_vocab(model, vocab)
     for key in ("pad_token_id", "eos_token_id"):
         setattr(model.config, key, getattr(vocab, key.replace("_token", "")))
@@ -391,10 +402,11 @@ class MotionLM(nn.Module):
             return []
         ids, mask = self.prompt_batch(prompts)
         longest = max([n or self.max_motion_tokens for n in lengths])
-        cfg = DecodeConfig(max_new_tokens or max(64, longest + 3), temperature, top_k, top_p)
+        dtype = torch.bfloat16 if resolve_precision(self.device, precision) == "bf16" else torch.float32
+        cfg = DecodeConfig(max_new_tokens or max(64, longest + 3), temperature, top_k, top_p, dtype=dtype)
         was_training = self.backbone.training
         self.backbone.eval()
-        with torch.random.fork_rng(devices=[]), autocast_context(self.device, precision):
+        with torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)
             gen = GENERATE_BACKENDS[backend](self, ids, mask, modes, lengths, cfg)  # (B, n_new)
@@ -410,13 +422,14 @@ def _generate_lean(lm: MotionLM, ids: torch.Tensor, mask: torch.Tensor, modes: S
 
 def _generate_hf(lm: MotionLM, ids: torch.Tensor, mask: torch.Tensor, modes: Sequence[str],
                  lengths: Sequence[int | None], cfg: DecodeConfig) -> torch.Tensor:
-    """transformers' `generate` with `GrammarProcessor` (the reference path)."""
+    """transformers' `generate` with `GrammarProcessor` (the reference path; bf16 as autocast)."""
     grammar = GrammarProcessor(lm.vocab, modes, lengths, ids.shape[1] if lm.causal else 1, lm.max_motion_tokens)
     sampling = dict(do_sample=True, temperature=cfg.temperature, top_k=cfg.top_k or 0, top_p=cfg.top_p or 1.0) \
         if cfg.temperature > 0 else dict(do_sample=False)
-    out = lm.backbone.generate(input_ids=ids, attention_mask=mask, max_new_tokens=cfg.budget,
-                               logits_processor=LogitsProcessorList([grammar]), use_cache=True,
-                               pad_token_id=lm.vocab.pad_id, eos_token_id=lm.vocab.eos_id, **sampling)
+    with torch.autocast(ids.device.type, dtype=cfg.dtype, enabled=cfg.dtype != torch.float32):
+        out = lm.backbone.generate(input_ids=ids, attention_mask=mask, max_new_tokens=cfg.budget,
+                                   logits_processor=LogitsProcessorList([grammar]), use_cache=True,
+                                   pad_token_id=lm.vocab.pad_id, eos_token_id=lm.vocab.eos_id, **sampling)
     return out[:, ids.shape[1]:] if lm.causal else out[:, 1:]
 
 
