@@ -1,6 +1,7 @@
 """Numeric precision: run-time detection of native bf16 on the CPU and the autocast context used by training
-(`Trainer`, `trainer.precision`, default "auto") and inference (`MotionLM.generate(precision=...)`, default "fp32":
-bf16 autocast measured slower for batch-1 decoding of these small models on 2 CPU cores).
+(`Trainer`, `trainer.precision`, default "auto"). Inference (`MotionLM.generate(precision=...)`, default "auto")
+resolves the same way, but its lean loop casts the decoder's weights to bf16 once instead of autocasting
+(`motiongpt.lm.decoding`: autocast re-casts fp32 weights at every call and measured slower at batch 1).
 
 "auto" means bf16 autocast where the hardware computes bf16 natively (a CPU reporting AMX-BF16 or
 AVX512-BF16, a CUDA device with bf16 support) and fp32 elsewhere; "bf16" / "fp32" force one::

@@ -1,11 +1,15 @@
 """The lean decoding loop (`motiongpt.lm.decoding`) against transformers' `generate` and `GrammarProcessor`."""
+import random
+from pathlib import Path
+
 import pytest
 import torch
 from transformers import BertConfig, BertLMHeadModel, BertModel, EncoderDecoderModel
 
-from motiongpt.lm.decoding import DecodeConfig, Grammar, decode, pick
+from motiongpt.lm.decoding import DecodeConfig, Grammar, build_runner, decode, pick
 from motiongpt.lm.generation import GrammarProcessor, parse_motion
 from motiongpt.lm.model import MotionLM
+from motiongpt.lm.templates import LMSample, build_example, load_tasks
 
 MODES = ["motion", "text", "motion", "chat", "motion"]
 LENGTHS = [5, None, None, None, 3]
@@ -138,3 +142,72 @@ def test_fallback_runners_match_hf_for_other_backbones(vocab, monkeypatch):
     for lm in (MotionLM(model, vocab).eval(), build("gpt2-tiny", vocab)):
         lean, hf = both(lm, MODES[:3], LENGTHS[:3], temperature=0.0, max_new_tokens=12)
         assert [x.tolist() for x in lean] == [x.tolist() for x in hf]
+
+
+# --- bf16 decoding (cast weights) against fp32 -----------------------------------------------------------------
+
+DEFAULT_LM = Path(__file__).resolve().parents[2] / "checkpoints" / "default" / "lm"
+# Tolerances: bf16 keeps 8 mantissa bits, so a logit of size ~10 moves by ~0.05 (|logit| <= 16 on the default model,
+# measured max |diff| 0.05 over 32 validation captions); greedy argmax must agree where fp32 is not a near-tie.
+TRAINED_LOGIT_ATOL = 0.25
+TRAINED_ARGMAX_AGREEMENT = 0.98  # teacher-forced motion steps (measured 1.0 on 32 validation captions)
+TRAINED_SAME_SEQUENCES = 0.9  # free-running greedy motions identical in bf16 and fp32 (measured 32 / 32)
+TINY_LOGIT_ATOL = 0.05  # random tiny models, |logits| ~ 1
+TINY_ARGMAX_AGREEMENT = 0.8
+
+
+def forced_logits(lm: MotionLM, ps: list[torch.Tensor], tokens: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """(B, T, motion columns) logits of the lean runner in `dtype` fed `tokens` (B, T) (teacher forcing)."""
+    v = lm.vocab
+    ids, mask = lm.prompt_batch(ps)
+    runner = build_runner(lm.backbone, dtype)
+    with torch.no_grad():
+        head = runner.head.columns(v.motion_offset, v.eom_id + 1)
+        out = [head(runner.start(ids, mask, tokens.shape[1] + 1))]
+        out += [head(runner.step(tokens[:, t])) for t in range(tokens.shape[1] - 1)]
+    return torch.stack(out, 1)
+
+
+def bf16_agreement(lm: MotionLM, ps: list[torch.Tensor], n: int) -> tuple[float, float, float]:
+    """(max |logit diff|, teacher-forced argmax agreement, fraction of identical greedy generations) of bf16 vs
+    fp32 lean decoding of `n`-token motions."""
+    gen = {p: lm.generate(ps, ["motion"] * len(ps), [n] * len(ps), temperature=0.0, precision=p)
+           for p in ("fp32", "bf16")}
+    tokens = torch.stack([x[:n + 1] for x in gen["fp32"]])  # <som> and the motion tokens
+    fp32, bf16 = (forced_logits(lm, ps, tokens, d)[:, 1:] for d in (torch.float32, torch.bfloat16))
+    same = sum(torch.equal(a, b) for a, b in zip(gen["fp32"], gen["bf16"])) / len(ps)
+    return float((fp32 - bf16).abs().max()), float((fp32.argmax(-1) == bf16.argmax(-1)).float().mean()), same
+
+
+@pytest.mark.parametrize("kind", ["tiny", "bert2bert"])
+def test_bf16_decoding_of_tiny_models_agrees_with_fp32(kind, vocab):
+    lm = build(kind, vocab)
+    diff, agreement, _ = bf16_agreement(lm, prompts(vocab, 5), 12)
+    assert 0 < diff < TINY_LOGIT_ATOL and agreement >= TINY_ARGMAX_AGREEMENT  # > 0: bf16 weights were used
+    out = lm.generate(prompts(vocab, 2), ["motion", "text"], [6, None], temperature=0.0, precision="bf16")
+    assert parse_motion(out[0], vocab).shape == (6,)
+
+
+def test_bf16_decoding_of_the_default_model_agrees_with_fp32():
+    if not DEFAULT_LM.is_dir():
+        pytest.skip(f"default model not found: {DEFAULT_LM}")
+    lm = MotionLM.from_pretrained(DEFAULT_LM).eval()
+    task, rng = load_tasks()["t2m_frames"], random.Random(0)
+    captions = ["a person walks forward slowly", "someone waves with the right hand", "a man jumps twice",
+                "a woman bows politely then stands still", "the person kicks with the left leg", "someone sits down"]
+    ps = [build_example(task, LMSample(torch.zeros(49, dtype=torch.long), 196, c), lm.vocab, rng,
+                        phrasing=0).input_ids for c in captions]
+    diff, agreement, same = bf16_agreement(lm, ps, 49)
+    assert diff < TRAINED_LOGIT_ATOL and agreement >= TRAINED_ARGMAX_AGREEMENT and same >= TRAINED_SAME_SEQUENCES
+
+
+def test_packed_weights_follow_parameter_updates(vocab):
+    lm = build("bert2bert", vocab)
+    ps = prompts(vocab, 3)
+    lm.generate(ps, ["motion"] * 3, [6, 6, 6], temperature=0.0, precision="bf16")  # packs fp32 and bf16 copies
+    with torch.no_grad():
+        for p in lm.backbone.decoder.parameters():
+            p.add_(torch.randn_like(p) * 0.1)  # an optimizer step changes the weights in place
+    lean, hf = both(lm, ["motion"] * 3, [6, 6, 6], temperature=0.0)
+    assert [x.tolist() for x in lean] == [x.tolist() for x in hf]
+    assert bf16_agreement(lm, ps, 6)[0] < TINY_LOGIT_ATOL  # stale bf16 weights would be off by ~0.1 per weight

@@ -387,14 +387,15 @@ class MotionLM(nn.Module):
     def generate(self, prompts: Sequence[torch.Tensor], modes: Sequence[str], lengths: Sequence[int | None],
                  temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
                  max_new_tokens: int | None = None, seed: int | None = None, backend: str = "lean",
-                 precision: str = "fp32") -> list[torch.Tensor]:
+                 precision: str = "auto") -> list[torch.Tensor]:
         """Generated ids per prompt (without the prompt), under the `GrammarProcessor` constraints.
 
         modes: "motion" | "text" | "chat" per prompt; lengths: motion tokens per prompt (None: model decides).
         temperature 0 means greedy decoding. Sampling is reproducible for a given `seed`.
         backend: "lean" (`motiongpt.lm.decoding`) or "hf" (transformers' `generate`, the reference; greedy
-        outputs are identical). precision: "fp32" (default: on 2 CPU cores bf16 autocast measured slower for
-        decoding at these model sizes), "bf16", or "auto" (bf16 where the device has native bf16).
+        outputs are identical in fp32). precision: "auto" (default: bf16 where the device has native bf16, which
+        the lean loop runs with cast decoder weights, measured faster), "bf16", or "fp32" (the hf backend runs
+        bf16 as autocast).
         """
         if backend not in GENERATE_BACKENDS:
             raise ValueError(f"backend: {backend!r} is not one of {sorted(GENERATE_BACKENDS)}")
