@@ -307,9 +307,9 @@ def _heads(x: torch.Tensor, parts: int, d_head: int) -> list[torch.Tensor]:
 
 
 def _merge(out: torch.Tensor) -> torch.Tensor:
-    """(B, H, 1, d) attention output -> (B, 1, H * d), as transformers' sdpa integration lays it out."""
-    out = out.reshape(out.shape[0], -1, 1, out.shape[-1]).transpose(1, 2).contiguous()
-    return out.reshape(out.shape[0], 1, -1).contiguous()
+    """(B, H, 1, d) attention output -> (B, 1, H * d), the values transformers' `transpose(1, 2).reshape` gives
+    (with one query position both layouts are the same memory order, so this is a view when `out` is contiguous)."""
+    return out.reshape(out.shape[0], 1, -1)
 
 
 @dataclass(frozen=True)
