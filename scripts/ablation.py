@@ -6,7 +6,7 @@ recipe and the same CPU budget (`configs/lm/ablation/*.yaml`) on one reduced pro
 
 Each run's `export/last` LM is paired with the shipped motion tokenizer, evaluator and recogniser (symlinks in
 `runs/ablation_<name>/pipeline/`). Protocol: action accuracy of generated motions on the human-written dev captions
-(`eval actions`), text-to-motion R@3 / FID and motion-to-text R@3 / CIDEr (`eval t2m|m2t
+and on test-split captions (`eval actions`), text-to-motion R@3 / FID and motion-to-text R@3 / CIDEr (`eval t2m|m2t
 --reuse`), a 196-frame batch-1 latency, size and training steps / wall time (read from the run's TensorBoard log).
 JSON per run and task in `results/ablation/`, the table in `results/ablation.md`.
 """
@@ -85,8 +85,9 @@ def model_facts(model: Path) -> dict:
             "t2m_latency_s": min(times)}
 
 
-TASKS = ("actions:dev", "t2m", "m2t")
+TASKS = ("actions:dev", "actions:test", "t2m", "m2t")
 COLUMNS = [("action acc. (dev, human)", "actions:dev", "Model", "Acc"),
+           ("action acc. (test captions)", "actions:test", "Model", "Acc"),
            ("t2m R@3", "t2m", "Model", "R@3"), ("t2m FID", "t2m", "Model", "FID"),
            ("m2t R@3", "m2t", "Model", "R@3"), ("m2t CIDEr", "m2t", "Model", "CIDEr")]
 

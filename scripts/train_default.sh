@@ -47,13 +47,18 @@ stamp "7/9 LM stage 3: instruction tuning"
   $MG train lm --config configs/lm/minilm_instruct.yaml --data $DATA --tokens $DATA/tokens/vq_cpu \
     --init runs/lm_pretrain/export/last --run-dir runs/lm_instruct $(resume_flag runs/lm_instruct)
 
+stamp "7b/9 LM stage 3b: instruction tuning continued with action-label-balanced sampling"
+[ -f runs/lm_balanced/export/last/model.safetensors ] || \
+  $MG train lm --config configs/lm/minilm_balanced.yaml --data $DATA --tokens $DATA/tokens/vq_cpu \
+    --init runs/lm_instruct/export/last --run-dir runs/lm_balanced $(resume_flag runs/lm_balanced)
+
 stamp "8/9 assemble checkpoints/default (LM weights stored in bf16, tokenizer in fp16)"
 .venv/bin/python - <<'PY'
 from motiongpt.lm.model import MotionLM
 from motiongpt.lm.pipeline import Pipeline
 from motiongpt.tokenizer import MotionTokenizer
 
-pipe = Pipeline(MotionLM.from_pretrained("runs/lm_instruct/export/last"),
+pipe = Pipeline(MotionLM.from_pretrained("runs/lm_balanced/export/last"),
                 MotionTokenizer.from_pretrained("runs/vq_cpu/tokenizer/best"), device="cpu")
 print("wrote", pipe.save_pretrained("checkpoints/default", evaluator_dir="runs/evaluator/export/best",
                                     extra_dirs={"recognizer": "runs/recognizer/export/best"}, lm_dtype="bfloat16",
