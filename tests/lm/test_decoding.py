@@ -148,10 +148,10 @@ def test_fallback_runners_match_hf_for_other_backbones(vocab, monkeypatch):
 
 DEFAULT_LM = Path(__file__).resolve().parents[2] / "checkpoints" / "default" / "lm"
 # Tolerances: bf16 keeps 8 mantissa bits, so a logit of size ~10 moves by ~0.05 (|logit| <= 16 on the default model,
-# measured max |diff| 0.05 over 32 validation captions); greedy argmax must agree where fp32 is not a near-tie.
+# measured max |diff| 0.05-0.06 over 32 validation captions); greedy argmax must agree where fp32 is not a near-tie.
 TRAINED_LOGIT_ATOL = 0.25
 TRAINED_ARGMAX_AGREEMENT = 0.98  # teacher-forced motion steps (measured 1.0 on 32 validation captions)
-TRAINED_SAME_SEQUENCES = 0.9  # free-running greedy motions identical in bf16 and fp32 (measured 32 / 32)
+TRAINED_SAME_SEQUENCES = 0.8  # free-running greedy motions identical in bf16 and fp32 (measured 31-32 / 32)
 TINY_LOGIT_ATOL = 0.05  # random tiny models, |logits| ~ 1
 TINY_ARGMAX_AGREEMENT = 0.8
 
