@@ -7,13 +7,18 @@ the baselines and real motion, for every generation seed:
     .venv/bin/python scripts/completion_sweep.py --tasks pred inbetween --seeds 0 1 \
         --variants 1.0:-:8 0.7:-:8 0.5:-:8 0:-:8 0.5:-:0 0.5:-:16 1.0:50:8 --out results/completion_sweep_val.json
 
-A variant is TEMPERATURE:TOP_K:FADE ("-" for no top-k). The JSON keeps the command and every number.
+A variant is TEMPERATURE:TOP_K:FADE ("-" for no top-k). The baselines are measured with the first variant of
+every seed (the seed also draws the evaluated crops). The JSON keeps the commands and every number; an existing
+--out file is extended.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -50,19 +55,24 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     pipe = Pipeline.from_pretrained(args.model, device="cpu")
+    weights = (Path(args.model) / "lm" / "model.safetensors").read_bytes()
+    lm_sha = hashlib.sha256(weights).hexdigest()[:12]  # which LM the numbers belong to
     evaluator = load_evaluator(pipe.evaluator_dir, device="cpu")
     data = MotionDir(args.data)
-    out = {"command": "python scripts/completion_sweep.py " + " ".join(sys.argv[1:] if argv is None else argv),
-           "split": args.split, "replications": args.replications, "runs": []}
+    command = "python scripts/completion_sweep.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    out = json.loads(Path(args.out).read_text()) if Path(args.out).is_file() else {"commands": [], "runs": []}
+    out["commands"].append(command)
     for task in args.tasks:
         for text in args.variants:
             for seed in args.seeds:
                 variant = parse_variant(text)
                 opts = EvalOptions(split=args.split, replications=args.replications, seed=seed, reuse=True,
-                                   baselines=seed == args.seeds[0] and text == args.variants[0], **variant)
+                                   baselines=text == args.variants[0], **variant)
                 t0 = time.perf_counter()
                 rows = summarise(eval_motion_completion(pipe, evaluator, data, opts, task))
-                run = {"task": task, "seed": seed, **variant, "rows": rows, "wall_s": time.perf_counter() - t0}
+                run = {"task": task, "lm_sha256": lm_sha, "split": args.split, "replications": args.replications,
+                       "seed": seed, **variant,
+                       "rows": rows, "wall_s": time.perf_counter() - t0}
                 out["runs"].append(run)
                 model = rows["Model"]
                 print(task, text, seed, " ".join(f"{k} {v:.3f}" for k, v in model.items()), flush=True)
