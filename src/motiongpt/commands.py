@@ -290,8 +290,8 @@ def _output_args(parser: argparse.ArgumentParser) -> None:
 def _sampling_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None, help="random seed for reproducible samples")
     parser.add_argument("--temperature", type=temperature, default=None,
-                        help="sampling temperature >= 0 (0 is greedy; default: the model's, 0.7 for text-to-motion "
-                             "and 1.0 for prediction / in-between)")
+                        help="sampling temperature >= 0 (0 is greedy; default: the model's, 0.7 for text-to-motion, "
+                             "0.8 for prediction and 0.5 for in-between)")
     parser.add_argument("--top-k", type=int_in(1, None), default=None, help="sample from the k >= 1 most likely tokens")
     parser.add_argument("--top-p", type=top_p, default=None, help="nucleus sampling probability mass in (0, 1]")
 
