@@ -32,7 +32,7 @@ from motiongpt.lm.generation import GenerationError, parse_chat, parse_motion, p
 from motiongpt.lm.model import MotionLM
 from motiongpt.lm.templates import (CONVERSATION, MOTION, PREFIX, SUFFIX, Fields, Task, Turn, load_tasks, render,
                                     select_task)
-from motiongpt.motion.trajectory import RootOffset, blend_root_to_target, joints_offset, root_offset, splice_clips
+from motiongpt.motion.trajectory import RootOffset, blend_root_to_target, joints_offset, splice_clips
 from motiongpt.utils import atomic_dir, pick_device
 
 MotionInput = Union[np.ndarray, torch.Tensor, str, os.PathLike]
@@ -242,7 +242,7 @@ class Pipeline:
                 continue
             result = decoded.get(i, MotionResult())
             result.text = f.caption if task.output == "motion" else p[0]
-            if i in decoded and (f.offset is not None or f.anchor_pose is not None) and task.cutter.anchor:
+            if i in decoded and f.offset is not None and task.cutter.anchor:
                 self._land(result, task, wholes[i], f)
             out.append(result)
         return out
@@ -269,20 +269,16 @@ class Pipeline:
         return [generated] if generated is not None else None
 
     def _land(self, result: MotionResult, task: Task, parts: list[torch.Tensor], fields: Fields) -> None:
-        """Correct the decoded root: the given start part ends where the given clip ended (`fields.anchor_pose`,
-        so the decoding's drift does not carry over), and the part after the gap starts where `fields.offset`
-        puts it. Both are smooth root blends (`motion.trajectory.blend_root_to_target`)."""
+        """Blend the decoded root so that the part after the gap starts where `fields.offset` puts it, seen from
+        the last frame before the gap (`motion.trajectory.blend_root_to_target`). `predict` / `inbetween` then
+        splice in the given clips and blend again (`_splice`)."""
         from motiongpt.motion.features import features_to_joints
 
         first, second = (task.cutter.whole.index(s) for s in task.cutter.anchor)
         starts = np.cumsum([0] + [len(p) for p in parts]) * self.frames_per_token
         a, b = int(starts[first + 1]) - 1, int(starts[second])
-        feats = result.features
-        if fields.anchor_pose is not None:
-            feats = blend_root_to_target(feats, 0, a, root_offset(np.stack([np.zeros(3), fields.anchor_pose]), 0, 1))
-        if fields.offset is not None:
-            feats = blend_root_to_target(feats, a, b, fields.offset)
-        result.features, result.joints = feats, features_to_joints(feats)
+        result.features = blend_root_to_target(result.features, a, b, fields.offset)
+        result.joints = features_to_joints(result.features)
 
     # --- public tasks ----------------------------------------------------------------------------------------
     def text_to_motion(self, texts: Sequence[str] | str, lengths: Sequence[int | None] | int | None = None,

@@ -94,7 +94,6 @@ class Fields:
     frames: int | None = None
     motions: dict[str, torch.Tensor] = field(default_factory=dict)  # slot -> (n,) codebook ids
     offset: RootOffset | None = None  # end clip seen from the start clip (in-between)
-    anchor_pose: np.ndarray | None = None  # (3,) x, z, yaw of the given start part's last frame (output alignment)
     other_caption: str | None = None
     turns: tuple[Turn, ...] = ()  # fills <Conversation_Placeholder>
 
