@@ -1,7 +1,7 @@
 """Hostile and broken inputs, as a table: each case runs the real CLI in a subprocess and must end with its
 exit code, ONE stderr line naming the file and the field, nothing left in the output folder, and a peak
 RSS under 2 GB with the default input limits. All cases run one after the other in ONE child process (one
-start-up); its ru_maxrss after each case bounds that case's peak.
+start-up); its peak RSS (VmHWM) after each case bounds that case's peak.
 
 Fixtures are generated in the test and tiny (a hostile header is enough: limits are checked before any
 frame is parsed or resampled). Commands that would load a model get options refused at parse time, so no
@@ -27,6 +27,17 @@ _RUNNER = """
 import contextlib, io, json, logging, resource, sys
 from motiongpt.cli import main
 
+def peak_rss_mb():
+    # VmHWM belongs to this process image; ru_maxrss would report the parent's peak too, since Linux keeps it
+    # across fork and exec (a large pytest parent would fail every case).
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
 spec = json.load(open(sys.argv[1]))
 results = []
 for case in spec:
@@ -38,7 +49,7 @@ for case in spec:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(case["argv"])
     resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss = peak_rss_mb()
     results.append({"code": code, "stdout": out.getvalue(), "stderr": err.getvalue(), "rss_mb": rss})
 json.dump(results, open(sys.argv[2], "w"))
 """
