@@ -6,7 +6,7 @@ import pytest
 import torch
 from transformers import BertConfig, BertLMHeadModel, BertModel, EncoderDecoderModel
 
-from motiongpt.lm.decoding import DecodeConfig, Grammar, build_runner, decode, pick
+from motiongpt.lm.decoding import DONE, EOM, EOS, FREE, DecodeConfig, Grammar, build_runner, decode, pick
 from motiongpt.lm.generation import GrammarProcessor, parse_motion
 from motiongpt.lm.model import MotionLM
 from motiongpt.lm.templates import LMSample, build_example, load_tasks
@@ -211,3 +211,21 @@ def test_packed_weights_follow_parameter_updates(vocab):
     lean, hf = both(lm, ["motion"] * 3, [6, 6, 6], temperature=0.0)
     assert [x.tolist() for x in lean] == [x.tolist() for x in hf]
     assert bf16_agreement(lm, ps, 6)[0] < TINY_LOGIT_ATOL  # stale bf16 weights would be off by ~0.1 per weight
+
+
+def test_a_chat_row_at_its_forced_eom_still_has_text_to_write(vocab):
+    """The loop may skip decoder steps only when every row's remaining tokens are forced: a chat row at the end of
+    its motion span (forced <eom>) goes back to free text, so it must not end the loop (it wrote -1 ids)."""
+    grammar = Grammar(vocab, ["chat", "motion"], [None, 2], 3, vocab.size, torch.device("cpu"))
+    motion = vocab.motion_offset
+    for chat, mot in [(vocab.som_id, vocab.som_id), (motion, motion), (motion, motion), (motion, vocab.eom_id)]:
+        grammar.update(torch.tensor([chat, mot]))
+    phase = grammar.phase()
+    assert phase.tolist() == [EOM, EOS]
+    assert not grammar.only_forced_left(phase)
+    grammar.update(torch.tensor([vocab.eom_id, vocab.eos_id]))
+    assert grammar.phase().tolist() == [FREE, DONE] and not grammar.only_forced_left(grammar.phase())
+    motion_only = Grammar(vocab, ["motion", "motion"], [2, 1], 3, vocab.size, torch.device("cpu"))
+    for a, b in [(vocab.som_id, vocab.som_id), (motion, motion), (motion, vocab.eom_id)]:
+        motion_only.update(torch.tensor([a, b]))
+    assert motion_only.phase().tolist() == [EOM, EOS] and motion_only.only_forced_left(motion_only.phase())

@@ -102,6 +102,11 @@ class Grammar:
         phase = torch.where(self.is_motion & self.eom_seen, EOS, phase)
         return torch.where(self.done, DONE, phase)
 
+    def only_forced_left(self, phase: torch.Tensor) -> bool:
+        """True when no row will choose a token again: every row is ending (eos, padding) or is a motion row at
+        its forced `<eom>`. A chat row at `<eom>` may still write text after the motion, so it does not count."""
+        return bool(((phase >= EOS) | ((phase == EOM) & self.is_motion)).all())
+
     def update(self, tokens: torch.Tensor) -> None:
         """Advance the state by the chosen tokens (B,)."""
         v = self.vocab
@@ -542,7 +547,7 @@ def _loop(runner: T5Runner | BertRunner | Seq2SeqRunner | CausalRunner, vocab: M
         out[:, t] = tokens
         grammar.update(tokens)
         phase = grammar.phase()
-        if bool((phase >= EOM).all()):  # no row has a choice left: eom, eos, padding without decoder steps
+        if grammar.only_forced_left(phase):  # eom, eos, padding of every row without decoder steps
             return _forced_tail(grammar, out, t + 1, phase)
         if t + 1 < cfg.budget:
             hidden = runner.step(tokens)
