@@ -64,7 +64,8 @@ def training_log(run: Path) -> dict:
             events += acc.Scalars("train/loss")
     if not events:
         return {}
-    return {"steps": events[-1].step, "wall_min": (events[-1].wall_time - events[0].wall_time) / 60,
+    wall = (events[-1].wall_time - events[0].wall_time) / 60 if len(events) > 1 else None  # one event: unknown
+    return {"steps": events[-1].step, "wall_min": wall,
             "train_loss": events[-1].value}
 
 
