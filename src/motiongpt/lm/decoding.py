@@ -321,9 +321,10 @@ def _merge(out: torch.Tensor) -> torch.Tensor:
 
 
 @dataclass(frozen=True)
-class T5Block:
-    """One T5 decoder block's weights: fused self-attention q|k|v, cross-attention q and fused k|v, feed-forward
-    (`up` = (wi,) or gated (wi_0, wi_1)), and the block's three RMS norms (model modules, fp32)."""
+class DecoderLayer:
+    """One T5 / BERT decoder layer's weights: fused self-attention q|k|v, cross-attention q and fused k|v, the
+    output projections, the feed-forward (`up` = (wi,) or gated (wi_0, wi_1)) and the layer's three norms (model
+    modules, fp32: T5's RMS norms before, BERT's LayerNorms after each sub-layer)."""
 
     qkv: Lin
     o: Lin
@@ -336,19 +337,19 @@ class T5Block:
     norms: tuple[nn.Module, nn.Module, nn.Module]
 
     def ff(self, x: torch.Tensor) -> torch.Tensor:
-        """`T5DenseActDense` / `T5DenseGatedActDense` in eval mode."""
+        """The feed-forward in eval mode (`T5DenseActDense`, `T5DenseGatedActDense`, BERT's intermediate+output)."""
         h = self.act(self.up[0](x))
         return self.down(h * self.up[1](x) if len(self.up) == 2 else h)
 
 
-def t5_blocks(model: PreTrainedModel, dtype: torch.dtype) -> list[T5Block]:
+def t5_blocks(model: PreTrainedModel, dtype: torch.dtype) -> list[DecoderLayer]:
     """The decoder blocks of a T5 model packed in `dtype`."""
     blocks = []
     for block in model.decoder.block:
         sa, ca, ff = block.layer
         s, c, d = sa.SelfAttention, ca.EncDecAttention, ff.DenseReluDense
         up = (d.wi_0, d.wi_1) if hasattr(d, "wi_0") else (d.wi,)
-        blocks.append(T5Block(pack(dtype, s.q, s.k, s.v), pack(dtype, s.o), pack(dtype, c.q), pack(dtype, c.k, c.v),
+        blocks.append(DecoderLayer(pack(dtype, s.q, s.k, s.v), pack(dtype, s.o), pack(dtype, c.q), pack(dtype, c.k, c.v),
                               pack(dtype, c.o), tuple(pack(dtype, x) for x in up), d.act, pack(dtype, d.wo),
                               (sa.layer_norm, ca.layer_norm, ff.layer_norm)))
     return blocks
@@ -398,32 +399,17 @@ class T5Runner:
         return _t5_norm(self.model.decoder.final_layer_norm, x.float())[:, -1]
 
 
-@dataclass(frozen=True)
-class BertLayer:
-    """One BERT decoder layer's weights: fused self-attention q|k|v, cross-attention q and fused k|v, the output
-    projections and feed-forward, and the layer's three LayerNorms (model modules, fp32)."""
-
-    qkv: Lin
-    o: Lin
-    cq: Lin
-    ckv: Lin
-    co: Lin
-    up: Lin
-    act: Callable[[torch.Tensor], torch.Tensor]
-    down: Lin
-    norms: tuple[nn.Module, nn.Module, nn.Module]
-
-
-def bert_layers(model: PreTrainedModel, dtype: torch.dtype) -> list[BertLayer]:
+def bert_layers(model: PreTrainedModel, dtype: torch.dtype) -> list[DecoderLayer]:
     """The decoder layers of a BERT2BERT model packed in `dtype`."""
     layers = []
     for layer in model.decoder.bert.encoder.layer:
         s, c = layer.attention.self, layer.crossattention.self
         so, co = layer.attention.output, layer.crossattention.output
-        layers.append(BertLayer(pack(dtype, s.query, s.key, s.value), pack(dtype, so.dense), pack(dtype, c.query),
-                                pack(dtype, c.key, c.value), pack(dtype, co.dense),
-                                pack(dtype, layer.intermediate.dense), layer.intermediate.intermediate_act_fn,
-                                pack(dtype, layer.output.dense), (so.LayerNorm, co.LayerNorm, layer.output.LayerNorm)))
+        layers.append(DecoderLayer(pack(dtype, s.query, s.key, s.value), pack(dtype, so.dense), pack(dtype, c.query),
+                                   pack(dtype, c.key, c.value), pack(dtype, co.dense),
+                                   (pack(dtype, layer.intermediate.dense),), layer.intermediate.intermediate_act_fn,
+                                   pack(dtype, layer.output.dense),
+                                   (so.LayerNorm, co.LayerNorm, layer.output.LayerNorm)))
     return layers
 
 
@@ -472,7 +458,7 @@ class BertRunner:
             [q] = _heads(layer.cq(x), 1, self.d_head)
             out = nn.functional.scaled_dot_product_attention(q, ck, cv, attn_mask=self.cross_mask, scale=self.scaling)
             x = layer.norms[1](layer.co(_merge(out)) + x)
-            x = layer.norms[2](layer.down(layer.act(layer.up(x))) + x)
+            x = layer.norms[2](layer.ff(x) + x)
         self.t += 1
         return x[:, -1]
 
