@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "motiongpt"
 
 LAYERS = {
     # foundations at the package root: no model or motion knowledge
-    "utils": 0, "paths": 0, "progress": 0, "precision": 0, "config": 1, "dist": 1,
+    "utils": 0, "paths": 0, "progress": 0, "precision": 0, "argtypes": 0, "config": 1, "dist": 1,
     # motion as data, then files, datasets, the tokenizer and the language model
     "motion": 2, "io": 3, "data": 4, "tokenizer": 5, "lm": 6,
     # what uses a trained model; the service holds what the CLI commands and the demo share

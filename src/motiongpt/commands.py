@@ -19,7 +19,6 @@ options are checked before the model is loaded, motion files (size, length, fram
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import re
 import shutil
@@ -30,6 +29,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from motiongpt.argtypes import int_in, temperature, top_p
 from motiongpt.io.export import MotionFileError, load_motion
 from motiongpt.io.limits import add_limit_args, applied_limits
 from motiongpt.motion.constants import FPS, MIN_INPUT_FRAMES
@@ -65,16 +65,6 @@ def slugify(text: str, max_words: int = 6) -> str:
 
 # ---- argparse types: nonsense is refused at parse time, before any model is loaded ---------------------------
 
-def _number(value: str, kind: Callable[[str], Any] = float) -> Any:
-    try:
-        number = kind(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not math.isfinite(number):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {value}")
-    return number
-
-
 def positive_seconds(value: str) -> float:
     """A duration in (0, MAX_SECONDS] seconds."""
     try:
@@ -84,32 +74,6 @@ def positive_seconds(value: str) -> float:
     if not 0 < seconds <= MAX_SECONDS:
         raise argparse.ArgumentTypeError(f"seconds must be in (0, {MAX_SECONDS:g}] (the model's limit), got {value}")
     return seconds
-
-
-def temperature(value: str) -> float:
-    """A sampling temperature >= 0 (0: greedy)."""
-    number = _number(value)
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0 (0 is greedy), got {value}")
-    return number
-
-
-def top_p(value: str) -> float:
-    """A nucleus probability mass in (0, 1]."""
-    number = _number(value)
-    if not 0 < number <= 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {value}")
-    return number
-
-
-def int_in(low: int, high: int | None) -> Callable[[str], int]:
-    """An integer in [low, high] (no upper bound when high is None)."""
-    def parse(value: str) -> int:
-        number = _number(value, int)
-        if number < low or (high is not None and number > high):
-            raise argparse.ArgumentTypeError(f"must be in [{low}, {high if high is not None else 'inf'}], got {value}")
-        return number
-    return parse
 
 
 def file_stem(value: str) -> str:

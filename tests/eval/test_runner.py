@@ -179,3 +179,11 @@ def test_m2t_caption_action_check(tiny_data, tiny_t2m):
     walk = [int(s.motion_id) % 4 == 0 for s, k in zip(items, ok) if k]  # it always says "walks forward"
     assert rows["Model"].values["Caption action acc."] == [np.mean(walk)] * 2
     assert 0.0 <= rows["Retrieval baseline"].values["Caption action acc."][0] <= 1.0
+
+
+@pytest.mark.parametrize("option", [["--temperature", "-1"], ["--temperature", "nan"], ["--top-k", "0"],
+                                    ["--fade", "-1"]])
+def test_eval_refuses_nonsense_sampling_options(option, capsys):
+    with pytest.raises(SystemExit):
+        R.build_parser().parse_args(["pred", "--data", "d", *option])
+    assert f"argument {option[0]}" in capsys.readouterr().err

@@ -30,6 +30,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from motiongpt.argtypes import int_in, temperature
 from motiongpt.data.datasets import TextMotionDataset, TextMotionSample
 from motiongpt.data.layout import MotionDir
 from motiongpt.eval import metrics as M
@@ -437,9 +438,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mm-repeats", type=int, default=30, help="MultiModality generations per text")
     p.add_argument("--mm-times", type=int, default=10, help="MultiModality pairs per text")
     p.add_argument("--no-baselines", action="store_true", help="skip the baseline rows")
-    p.add_argument("--temperature", type=float, help="pred/inbetween: sampling temperature (default: the model's)")
-    p.add_argument("--top-k", type=int, help="pred/inbetween: sample from the k most likely tokens")
-    p.add_argument("--fade", type=int, help="pred/inbetween: seam fade in frames (default: the pipeline's)")
+    p.add_argument("--temperature", type=temperature,
+                   help="pred/inbetween: sampling temperature >= 0 (default: the model's)")
+    p.add_argument("--top-k", type=int_in(1, None), help="pred/inbetween: sample from the k >= 1 most likely tokens")
+    p.add_argument("--fade", type=int_in(0, None), help="pred/inbetween: seam fade in frames (default: the pipeline's)")
     p.add_argument("--no-bertscore", action="store_true", help="m2t: skip BERTScore")
     p.add_argument("--captions", default="dev", help="actions: dev (packaged human-written set), test, or a JSON file")
     p.add_argument("--recognizer", help="actions: recogniser directory; default <model>/recognizer")

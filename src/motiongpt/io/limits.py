@@ -23,6 +23,8 @@ from numbers import Real
 from pathlib import Path
 from typing import Any, Iterator
 
+from motiongpt.argtypes import positive, positive_number
+
 ENV_PREFIX = "MOTIONGPT_"
 JOINTS_AT_MAX_FRAMES = 32  # a file at max_frames may have this many joints (memory scales with frames x joints)
 
@@ -95,37 +97,15 @@ def current_limits() -> MotionLimits:
     return limits
 
 
-def positive_number(kind: type, text: str) -> Any:
-    """`text` as a finite number > 0 of `kind` (int: a whole number); ValueError saying what is wrong."""
-    try:
-        number = float(text)
-    except ValueError:
-        raise ValueError(f"not a number: {text!r}") from None
-    if not (math.isfinite(number) and number > 0):
-        raise ValueError(f"must be a positive number, got {text}")
-    if kind is int and not number.is_integer():
-        raise ValueError(f"must be a whole number, got {text}")
-    return kind(number)
-
-
-def _positive(kind: type) -> Any:
-    def parse(value: str) -> Any:
-        try:
-            return positive_number(kind, value)
-        except ValueError as err:
-            raise argparse.ArgumentTypeError(str(err)) from None
-    return parse
-
-
 def add_limit_args(parser: argparse.ArgumentParser) -> None:
     """--max-seconds, --max-frames, --max-file-mb: raise the limits for a trusted long file."""
     d = MotionLimits()
     group = parser.add_argument_group("input limits")
-    group.add_argument("--max-seconds", type=_positive(float), default=None, metavar="S",
+    group.add_argument("--max-seconds", type=positive(float), default=None, metavar="S",
                        help=f"refuse motion files longer than S seconds (default: {d.max_seconds:g})")
-    group.add_argument("--max-frames", type=_positive(int), default=None, metavar="N",
+    group.add_argument("--max-frames", type=positive(int), default=None, metavar="N",
                        help=f"refuse motion files of more than N frames at their own rate (default: {d.max_frames})")
-    group.add_argument("--max-file-mb", type=_positive(float), default=None, metavar="MB",
+    group.add_argument("--max-file-mb", type=positive(float), default=None, metavar="MB",
                        help=f"refuse motion files larger than MB megabytes (default: {d.max_file_mb:g})")
 
 
