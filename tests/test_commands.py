@@ -35,8 +35,10 @@ class FakePipeline:
     def _motion(self, frames: int, text: str | None = None) -> FakeResult:
         return FakeResult(np.zeros((frames, 263), np.float32), walking(frames), text)
 
-    def text_to_motion(self, texts, lengths=None, num_samples=1, temperature=1.0, top_k=None, top_p=None, seed=None):
+    def text_to_motion(self, texts, lengths=None, num_samples=1, temperature=1.0, top_k=None, top_p=None, seed=None,
+                       guidance=None):
         self.calls.append(("text_to_motion", (texts, lengths, num_samples, seed)))
+        self.guidance = guidance
         frames = (lengths or [10])[0]
         return [self._motion(frames, texts[0]) for _ in range(num_samples)]
 
@@ -210,12 +212,13 @@ def test_generate_writes_all_or_nothing(fake: FakePipeline, tmp_path: Path, monk
 def test_sampling_options_refused_before_the_model_loads(fake: FakePipeline, tmp_path: Path,
                                                          capsys: pytest.CaptureFixture) -> None:
     for bad in (["--temperature", "-1"], ["--temperature", "nan"], ["--top-p", "2"], ["--top-p", "0"],
-                ["--top-k", "0"], ["--seconds", "30"], ["--name", "../../x"], ["--name", ".hidden"]):
+                ["--top-k", "0"], ["--seconds", "30"], ["--name", "../../x"], ["--name", ".hidden"],
+                ["--guidance", "0"], ["--guidance", "inf"]):
         assert main(["generate", "jump", *bad, "--out", str(tmp_path)]) == 2, bad
     assert fake.calls == [] and list(tmp_path.iterdir()) == []
     assert main(["generate", "jump", "--temperature", "0", "--top-p", "1", "--top-k", "1", "--name", "ok.v2",
-                 "--no-video", "--out", str(tmp_path)]) == 0
-    assert (tmp_path / "ok.v2.bvh").exists()
+                 "--guidance", "2.5", "--no-video", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "ok.v2.bvh").exists() and fake.guidance == 2.5
 
 
 def test_output_stem_of_odd_file_names_stays_inside_out(fake: FakePipeline, tmp_path: Path) -> None:

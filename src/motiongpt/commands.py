@@ -29,7 +29,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from motiongpt.argtypes import int_in, temperature, top_p
+from motiongpt.argtypes import int_in, positive, temperature, top_p
 from motiongpt.io.export import MotionFileError, load_motion
 from motiongpt.io.limits import add_limit_args, applied_limits
 from motiongpt.motion.constants import FPS, MIN_INPUT_FRAMES
@@ -293,6 +293,9 @@ def generate_parser() -> argparse.ArgumentParser:
                    help=f"motion length in seconds, at most {MAX_SECONDS:g} (default: the model decides)")
     p.add_argument("--num-samples", type=int_in(1, MAX_SAMPLES), default=1,
                    help=f"how many motions to sample, 1-{MAX_SAMPLES} (default: 1)")
+    p.add_argument("--guidance", type=positive(float), default=None,
+                   help="classifier-free guidance scale > 0: how strongly the text steers the motion, 1 = off "
+                        "(default: the model's)")
     _generation_args(p, reads_motion=False)
     return p
 
@@ -302,7 +305,8 @@ def run_generate(args: argparse.Namespace) -> int:
     chosen, pipeline = _start_generation(args, f"generating {args.num_samples} motion(s) for {text[:60]!r} ...")
     lengths = None if args.seconds is None else [seconds_to_frames(args.seconds)]
     results = call_pipeline(
-        pipeline.text_to_motion, [text], lengths=lengths, num_samples=args.num_samples, **sampling(args)
+        pipeline.text_to_motion, [text], lengths=lengths, num_samples=args.num_samples, **sampling(args),
+        **({} if args.guidance is None else {"guidance": args.guidance})
     )
     for result in results:
         check_result(result, "generation")

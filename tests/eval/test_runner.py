@@ -21,6 +21,7 @@ class CopyPipeline:
         self.by_text = {data.captions(m)[0].text: m for m in data.ids("train")}
         self.calls = 0
         self.decoding: list[dict] = []  # keyword arguments of each predict / inbetween call beyond the inputs
+        self.t2m_decoding: list[dict] = []  # the same for text_to_motion
 
     def _result(self, feats: np.ndarray, text: str | None = None) -> MotionResult:
         self.calls += 1
@@ -28,7 +29,8 @@ class CopyPipeline:
             return MotionResult(ok=False, error="malformed token sequence")
         return MotionResult(features=feats, joints=features_to_joints(feats), text=text)
 
-    def text_to_motion(self, texts, lengths, num_samples=1, seed=None):
+    def text_to_motion(self, texts, lengths, num_samples=1, seed=None, **decoding):
+        self.t2m_decoding.append(decoding)
         return [self._result(self.data.features(self.by_text[t])[:n]) for t, n in zip(texts, lengths)
                 for _ in range(num_samples)]
 
@@ -181,8 +183,18 @@ def test_m2t_caption_action_check(tiny_data, tiny_t2m):
     assert 0.0 <= rows["Retrieval baseline"].values["Caption action acc."][0] <= 1.0
 
 
+def test_guidance_option_reaches_text_to_motion(setup):
+    data, ev, pipe = setup
+    R.eval_t2m(pipe, ev, data, _opts(replications=1, baselines=False))
+    assert pipe.t2m_decoding and all(d == {} for d in pipe.t2m_decoding)  # unset: the pipeline's own default
+    pipe.t2m_decoding.clear()
+    R.eval_t2m(pipe, ev, data, _opts(replications=1, baselines=False, guidance=2.0))
+    assert pipe.t2m_decoding and all(d == {"guidance": 2.0} for d in pipe.t2m_decoding)
+    assert R.build_parser().parse_args(["actions", "--data", "d", "--guidance", "1.5"]).guidance == 1.5
+
+
 @pytest.mark.parametrize("option", [["--temperature", "-1"], ["--temperature", "nan"], ["--top-k", "0"],
-                                    ["--fade", "-1"]])
+                                    ["--fade", "-1"], ["--guidance", "0"], ["--guidance", "nan"]])
 def test_eval_refuses_nonsense_sampling_options(option, capsys):
     with pytest.raises(SystemExit):
         R.build_parser().parse_args(["pred", "--data", "d", *option])

@@ -229,3 +229,57 @@ def test_a_chat_row_at_its_forced_eom_still_has_text_to_write(vocab):
     for a, b in [(vocab.som_id, vocab.som_id), (motion, motion), (motion, vocab.eom_id)]:
         motion_only.update(torch.tensor([a, b]))
     assert motion_only.phase().tolist() == [EOM, EOS] and motion_only.only_forced_left(motion_only.phase())
+
+
+class GuidedReference:
+    """Classifier-free guidance as a transformers logits processor: the unconditional logits from a full forward
+    of the seq2seq backbone (no cache) on the unconditional prompts with the decoder ids so far."""
+
+    def __init__(self, lm: MotionLM, uncond: list[torch.Tensor], scale: float) -> None:
+        self.lm, self.scale = lm, scale
+        self.ids, self.mask = lm.prompt_batch(uncond)
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            uncond = self.lm.backbone(input_ids=self.ids, attention_mask=self.mask,
+                                      decoder_input_ids=input_ids).logits[:, -1]
+        return torch.lerp(uncond, scores, self.scale)
+
+
+@pytest.mark.parametrize("kind", ["tiny", "bert2bert"])
+def test_guided_greedy_decoding_matches_a_full_forward_reference(kind, vocab):
+    from transformers import LogitsProcessorList
+
+    lm = build(kind, vocab)
+    ps, uncond = prompts(vocab, 5), prompts(vocab, 7)[2:]  # each row guided against another prompt
+    lean = lm.generate(ps, MODES, LENGTHS, temperature=0.0, max_new_tokens=16, precision="fp32", guidance=6.0,
+                       unconditional=uncond)
+    ids, mask = lm.prompt_batch(ps)
+    grammar = GrammarProcessor(vocab, MODES, LENGTHS, 1, lm.max_motion_tokens)
+    with torch.no_grad():
+        ref = lm.backbone.generate(input_ids=ids, attention_mask=mask, max_new_tokens=16, do_sample=False,
+                                   logits_processor=LogitsProcessorList([GuidedReference(lm, uncond, 6.0), grammar]),
+                                   pad_token_id=vocab.pad_id, eos_token_id=vocab.eos_id)[:, 1:]
+    plain = lm.generate(ps, MODES, LENGTHS, temperature=0.0, max_new_tokens=16, precision="fp32")
+    assert [x.tolist() for x in lean] == [x.tolist() for x in ref]
+    assert [x.tolist() for x in lean] != [x.tolist() for x in plain]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_guidance_against_the_prompt_itself_changes_nothing(kind, vocab):
+    lm = build(kind, vocab)
+    ps = prompts(vocab, len(MODES))
+    kw = dict(temperature=0.9, top_k=20, seed=1, max_new_tokens=20, precision="fp32")
+    guided = lm.generate(ps, MODES, LENGTHS, guidance=3.0, unconditional=ps, **kw)
+    assert [x.tolist() for x in guided] == [x.tolist() for x in lm.generate(ps, MODES, LENGTHS, **kw)]
+
+
+def test_guidance_needs_one_unconditional_prompt_per_prompt_and_the_lean_backend(vocab):
+    lm = build("tiny", vocab)
+    ps = prompts(vocab, 2)
+    with pytest.raises(ValueError, match="1 unconditional prompts for 2"):
+        lm.generate(ps, ["motion"] * 2, [3, 3], guidance=2.0, unconditional=ps[:1])
+    with pytest.raises(ValueError, match="backend='lean'"):
+        lm.generate(ps, ["motion"] * 2, [3, 3], guidance=2.0, unconditional=ps, backend="hf")
+    with pytest.raises(ValueError, match="not a positive number"):
+        lm.generate(ps, ["motion"] * 2, [3, 3], guidance=float("nan"), unconditional=ps)

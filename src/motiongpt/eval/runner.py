@@ -30,7 +30,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from motiongpt.argtypes import int_in, temperature
+from motiongpt.argtypes import int_in, positive, temperature
 from motiongpt.data.datasets import TextMotionDataset, TextMotionSample
 from motiongpt.data.layout import MotionDir
 from motiongpt.eval import metrics as M
@@ -66,6 +66,11 @@ class EvalOptions:
     temperature: float | None = None  # pred / inbetween decoding (None: the pipeline's per-task default)
     top_k: int | None = None
     fade: int | None = None  # pred / inbetween seam fade in frames (None: the pipeline's default)
+    guidance: float | None = None  # t2m / actions classifier-free guidance scale (None: the pipeline's default)
+
+    def t2m_kwargs(self) -> dict:
+        """Keyword arguments of `Pipeline.text_to_motion` set here (the rest keep the pipeline's defaults)."""
+        return {} if self.guidance is None else {"guidance": self.guidance}
 
     def completion_kwargs(self) -> dict:
         """Keyword arguments of `Pipeline.predict` / `inbetween` set here (the rest keep the pipeline's defaults)."""
@@ -172,7 +177,7 @@ def generate_motions(pipe, texts: Sequence[str], lengths: Sequence[int], opts: E
     out = []
     for s in _batches(len(texts), opts.batch_size, "generate"):
         out += pipe.text_to_motion(list(texts[s:s + opts.batch_size]), lengths=list(lengths[s:s + opts.batch_size]),
-                                   num_samples=num_samples, seed=seed + s)
+                                   num_samples=num_samples, seed=seed + s, **opts.t2m_kwargs())
     return out
 
 
@@ -442,6 +447,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pred/inbetween: sampling temperature >= 0 (default: the model's)")
     p.add_argument("--top-k", type=int_in(1, None), help="pred/inbetween: sample from the k >= 1 most likely tokens")
     p.add_argument("--fade", type=int_in(0, None), help="pred/inbetween: seam fade in frames (default: the pipeline's)")
+    p.add_argument("--guidance", type=positive(float),
+                   help="t2m/actions: classifier-free guidance scale > 0, 1 = off (default: the model's)")
     p.add_argument("--no-bertscore", action="store_true", help="m2t: skip BERTScore")
     p.add_argument("--captions", default="dev", help="actions: dev (packaged human-written set), test, or a JSON file")
     p.add_argument("--recognizer", help="actions: recogniser directory; default <model>/recognizer")
@@ -485,7 +492,7 @@ def run(args: argparse.Namespace) -> dict:
     opts = EvalOptions(split=args.split, replications=args.replications, limit=args.limit,
                        batch_size=args.batch_size, seed=args.seed, reuse=args.reuse, mm_texts=args.mm_texts,
                        mm_repeats=args.mm_repeats, mm_times=args.mm_times, baselines=not args.no_baselines,
-                       temperature=args.temperature, top_k=args.top_k, fade=args.fade)
+                       temperature=args.temperature, top_k=args.top_k, fade=args.fade, guidance=args.guidance)
     if args.task == "t2m":
         rows = eval_t2m(pipe, evaluator, data, opts)
     elif args.task == "m2t":

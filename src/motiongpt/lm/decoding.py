@@ -62,6 +62,7 @@ class DecodeConfig:
     top_p: float | None = None
     full_vocab: bool = False  # logits over every id (sampling then draws transformers' random numbers)
     dtype: torch.dtype = torch.float32  # decoder matmuls (bf16: cast weights for T5 / BERT, autocast elsewhere)
+    guidance: float = 1.0  # classifier-free guidance scale (1 = off; else the batch holds unconditional rows too)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -163,6 +164,15 @@ def warp(scores: torch.Tensor, cfg: DecodeConfig) -> torch.Tensor:
         remove[..., -1:] = False
         scores = scores.masked_fill(remove.scatter(1, sorted_idx, remove), NEG)
     return scores
+
+
+def guide(logits: torch.Tensor, rows: int, scale: float) -> torch.Tensor:
+    """Classifier-free guidance: (2B, C) logits of B prompts then their B unconditional prompts ->
+    uncond + scale * (cond - uncond), (B, C); (B, C) logits pass unchanged."""
+    if logits.shape[0] == rows:
+        return logits
+    cond, uncond = logits[:rows], logits[rows:]
+    return torch.lerp(uncond, cond, scale)
 
 
 def pick(scores: torch.Tensor, cfg: DecodeConfig) -> torch.Tensor:
@@ -508,7 +518,15 @@ def build_runner(model: PreTrainedModel, dtype: torch.dtype = torch.float32
 
 def decode(model: PreTrainedModel, vocab: MotionVocab, ids: torch.Tensor, mask: torch.Tensor,
            modes: Sequence[str], lengths: Sequence[int | None], cfg: DecodeConfig, max_motion: int) -> torch.Tensor:
-    """(B, n_new) generated ids (eos-terminated rows padded with pad) under the grammar; `model` in eval mode."""
+    """(B, n_new) generated ids (eos-terminated rows padded with pad) under the grammar; `model` in eval mode.
+
+    With `cfg.guidance != 1`, `ids` / `mask` hold 2B rows: the B prompts of `modes`, then B unconditional prompts
+    (the same requests without their caption); both run as one batch and each step's logits are guided (`guide`).
+    """
+    rows = len(modes) * (1 if cfg.guidance == 1.0 else 2)
+    if ids.shape[0] != rows:
+        raise ValueError(f"decode: {ids.shape[0]} prompt rows for {len(modes)} requests at guidance "
+                         f"{cfg.guidance} (need {rows})")
     runner = build_runner(model, cfg.dtype)
     native = isinstance(runner, (T5Runner, BertRunner)) or cfg.dtype == torch.float32
     with contextlib.nullcontext() if native else torch.autocast(ids.device.type, dtype=cfg.dtype):
@@ -524,10 +542,12 @@ def _loop(runner: T5Runner | BertRunner | Seq2SeqRunner | CausalRunner, vocab: M
     grammar = Grammar(vocab, modes, lengths, max_motion, width, ids.device)
     start, stop = grammar.columns(cfg.full_vocab, width)
     logits_of, masks = runner.head.columns(start, stop), grammar.table[:, start:stop].contiguous()
-    out = torch.full((ids.shape[0], cfg.budget), vocab.pad_id, dtype=torch.long, device=ids.device)
+    rows = len(modes)
+    out = torch.full((rows, cfg.budget), vocab.pad_id, dtype=torch.long, device=ids.device)
     phase = grammar.phase()
     for t in range(cfg.budget):
-        chosen = pick(logits_of(hidden) + masks.index_select(0, phase), cfg) + start
+        logits = guide(logits_of(hidden), rows, cfg.guidance)
+        chosen = pick(logits + masks.index_select(0, phase), cfg) + start
         forced = grammar.forced.index_select(0, phase)
         tokens = torch.where(forced >= 0, forced, chosen)
         out[:, t] = tokens
@@ -536,7 +556,7 @@ def _loop(runner: T5Runner | BertRunner | Seq2SeqRunner | CausalRunner, vocab: M
         if grammar.only_forced_left(phase):  # eom, eos, padding of every row without decoder steps
             return _forced_tail(grammar, out, t + 1, phase)
         if t + 1 < cfg.budget:
-            hidden = runner.step(tokens)
+            hidden = runner.step(tokens if ids.shape[0] == rows else tokens.repeat(2))
     return out
 
 

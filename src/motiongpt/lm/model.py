@@ -14,6 +14,7 @@ Face layout (model.safetensors, config.json, tokenizer files) plus motiongpt.jso
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -387,7 +388,8 @@ class MotionLM(nn.Module):
     def generate(self, prompts: Sequence[torch.Tensor], modes: Sequence[str], lengths: Sequence[int | None],
                  temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
                  max_new_tokens: int | None = None, seed: int | None = None, backend: str = "lean",
-                 precision: str = "auto") -> list[torch.Tensor]:
+                 precision: str = "auto", guidance: float = 1.0,
+                 unconditional: Sequence[torch.Tensor] | None = None) -> list[torch.Tensor]:
         """Generated ids per prompt (without the prompt), under the `GrammarProcessor` constraints.
 
         modes: "motion" | "text" | "chat" per prompt; lengths: motion tokens per prompt (None: model decides).
@@ -395,16 +397,18 @@ class MotionLM(nn.Module):
         backend: "lean" (`motiongpt.lm.decoding`) or "hf" (transformers' `generate`, the reference; greedy
         outputs are identical in fp32). precision: "auto" (default: bf16 where the device has native bf16, which
         the lean loop runs with cast decoder weights, measured faster), "bf16", or "fp32" (the hf backend runs
-        bf16 as autocast).
+        bf16 as autocast). guidance: classifier-free guidance scale (1 = off) against `unconditional`, one prompt
+        per prompt asking for the same output without the caption (lean backend only).
         """
         if backend not in GENERATE_BACKENDS:
             raise ValueError(f"backend: {backend!r} is not one of {sorted(GENERATE_BACKENDS)}")
         if not prompts:
             return []
-        ids, mask = self.prompt_batch(prompts)
+        ids, mask = self.prompt_batch(list(prompts) + _guidance_rows(prompts, guidance, unconditional, backend))
         longest = max([n or self.max_motion_tokens for n in lengths])
         dtype = torch.bfloat16 if resolve_precision(self.device, precision) == "bf16" else torch.float32
-        cfg = DecodeConfig(max_new_tokens or max(64, longest + 3), temperature, top_k, top_p, dtype=dtype)
+        cfg = DecodeConfig(max_new_tokens or max(64, longest + 3), temperature, top_k, top_p, dtype=dtype,
+                           guidance=float(guidance))
         was_training = self.backbone.training
         self.backbone.eval()
         with torch.random.fork_rng(devices=[]):
@@ -413,6 +417,21 @@ class MotionLM(nn.Module):
             gen = GENERATE_BACKENDS[backend](self, ids, mask, modes, lengths, cfg)  # (B, n_new)
         self.backbone.train(was_training)
         return [row.cpu() for row in gen]
+
+
+def _guidance_rows(prompts: Sequence[torch.Tensor], guidance: float, unconditional: Sequence[torch.Tensor] | None,
+                   backend: str) -> list[torch.Tensor]:
+    """The unconditional prompts to batch after `prompts` ([] without guidance); checks they fit."""
+    if guidance == 1.0:
+        return []
+    if not math.isfinite(guidance) or guidance <= 0:
+        raise ValueError(f"guidance: {guidance} is not a positive number")
+    if backend != "lean":
+        raise ValueError(f"guidance: classifier-free guidance needs backend='lean', not {backend!r}")
+    if unconditional is None or len(unconditional) != len(prompts):
+        raise ValueError(f"guidance: {0 if unconditional is None else len(unconditional)} unconditional prompts "
+                         f"for {len(prompts)} prompts")
+    return list(unconditional)
 
 
 def _generate_lean(lm: MotionLM, ids: torch.Tensor, mask: torch.Tensor, modes: Sequence[str],

@@ -21,7 +21,7 @@ text). A malformed generation gives `ok=False` with an `error` message instead o
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence, Union
 
@@ -39,6 +39,7 @@ MotionInput = Union[np.ndarray, torch.Tensor, str, os.PathLike]
 # Text-to-motion sampling temperature, chosen on the validation split's captions by action accuracy
 # (scripts/sampling_sweep.py -> results/sampling_sweep_val.json: T=1.0 0.61, T=0.7 0.81, T=0.5 0.83, top-k 50 0.70).
 T2M_TEMPERATURE = 0.7
+T2M_GUIDANCE = 1.0
 # Prediction / in-between: sampling temperatures and seam fades (frames over which a given clip's boundary pose and
 # velocity are faded into the generated part), chosen on the validation split (scripts/completion_sweep.py ->
 # results/completion_sweep_val.json, 3 seeds): prediction T=0.8 has the lowest FID of the temperatures (1.0 0.9 0.8
@@ -209,22 +210,29 @@ class Pipeline:
     # --- generation core -------------------------------------------------------------------------------------
     def run(self, tasks: str | Sequence[str], fields: Sequence[Fields], tokens: Sequence[int | None] | None = None,
             num_samples: int = 1, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
-            seed: int | None = None) -> list[MotionResult]:
+            seed: int | None = None, guidance: float = 1.0) -> list[MotionResult]:
         """Generate for each `fields` with the first of `tasks` it can fill (its first phrasing, its output mode).
 
         `tokens`: motion tokens to generate per item (None: the model decides). Motion answers are framed by the
         given parts of the task's cut (prefix / suffix) and, with an end-clip offset, blended to arrive there.
+        `guidance` != 1: classifier-free guidance against the same fields without their caption (`unconditional`).
         Result i*num_samples+j; a malformed generation gives `ok=False` with its error.
         """
         candidates = [tasks] if isinstance(tasks, str) else list(tasks)
         fields = list(fields)
         counts = _per_item(tokens, len(fields), "tokens")
-        chosen = [select_task(candidates, f, self.tasks) for f in fields]
-        prompts = [render(t.inputs[0], f, self.vocab, where=f"task {t.name}") for t, f in zip(chosen, fields)]
+        prompts, chosen = self._prompts(candidates, fields)
+        uncond = self._prompts(candidates, unconditional(fields))[0] if guidance != 1.0 else None
         rep = [i for i in range(len(fields)) for _ in range(num_samples)]
         gen = self.lm.generate([prompts[i] for i in rep], [chosen[i].output for i in rep], [counts[i] for i in rep],
-                               temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)
+                               temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, guidance=guidance,
+                               unconditional=None if uncond is None else [uncond[i] for i in rep])
         return self._answers([chosen[i] for i in rep], [fields[i] for i in rep], gen)
+
+    def _prompts(self, candidates: Sequence[str], fields: Sequence[Fields]) -> tuple[list[torch.Tensor], list[Task]]:
+        """Each item's prompt ids, rendered from the first candidate task its fields fill, and that task."""
+        chosen = [select_task(candidates, f, self.tasks) for f in fields]
+        return [render(t.inputs[0], f, self.vocab, where=f"task {t.name}") for t, f in zip(chosen, fields)], chosen
 
     def _answers(self, tasks: Sequence[Task], fields: Sequence[Fields], gen: Sequence[torch.Tensor]
                  ) -> list[MotionResult]:
@@ -283,13 +291,16 @@ class Pipeline:
     # --- public tasks ----------------------------------------------------------------------------------------
     def text_to_motion(self, texts: Sequence[str] | str, lengths: Sequence[int | None] | int | None = None,
                        num_samples: int = 1, temperature: float = T2M_TEMPERATURE, top_k: int | None = None,
-                       top_p: float | None = None, seed: int | None = None) -> list[MotionResult]:
-        """Motions for captions; `lengths` in frames (None: the model decides). Result i*num_samples+j."""
+                       top_p: float | None = None, seed: int | None = None, guidance: float = T2M_GUIDANCE
+                       ) -> list[MotionResult]:
+        """Motions for captions; `lengths` in frames (None: the model decides). Result i*num_samples+j.
+        `guidance`: classifier-free guidance scale against the caption-free request (1 = off)."""
         texts = [texts] if isinstance(texts, str) else list(texts)
         frames = _per_item(lengths, len(texts), "lengths")
         fields = [Fields(caption=t.strip() or None, frames=n) for t, n in zip(texts, frames)]
         tokens = [None if n is None else self.frames_to_tokens(n, f"lengths[{i}]") for i, n in enumerate(frames)]
-        results = self.run(T2M_TASKS, fields, tokens, num_samples, temperature, top_k, top_p, seed)
+        results = self.run(T2M_TASKS, fields, tokens, num_samples, temperature, top_k, top_p, seed,
+                           guidance if any(f.caption for f in fields) else 1.0)
         for i, r in enumerate(results):
             r.text = texts[i // num_samples]
         return results
@@ -435,6 +446,11 @@ def _joints_offset(start: MotionInput, end: MotionInput) -> RootOffset | None:
     if any(a.ndim != 3 or a.shape[-1] != 3 for a in arrays):
         return None
     return joints_offset(arrays[0], arrays[1])
+
+
+def unconditional(fields: Sequence[Fields]) -> list[Fields]:
+    """The fields without their caption: what classifier-free guidance compares each request against."""
+    return [replace(f, caption=None, other_caption=None) for f in fields]
 
 
 def _per_item(values: Sequence | int | None, n: int, name: str) -> list:
