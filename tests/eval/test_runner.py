@@ -22,6 +22,7 @@ class CopyPipeline:
         self.calls = 0
         self.decoding: list[dict] = []  # keyword arguments of each predict / inbetween call beyond the inputs
         self.t2m_decoding: list[dict] = []  # the same for text_to_motion
+        self.m2t_decoding: list[dict] = []  # and for motion_to_text
 
     def _result(self, feats: np.ndarray, text: str | None = None) -> MotionResult:
         self.calls += 1
@@ -34,7 +35,8 @@ class CopyPipeline:
         return [self._result(self.data.features(self.by_text[t])[:n]) for t, n in zip(texts, lengths)
                 for _ in range(num_samples)]
 
-    def motion_to_text(self, motions, seed=None):
+    def motion_to_text(self, motions, seed=None, **decoding):
+        self.m2t_decoding.append(decoding)
         return [self._result(np.asarray(m), text="a person walks forward") for m in motions]
 
     def predict(self, prefixes, lengths, seed=None, **decoding):
@@ -193,8 +195,19 @@ def test_guidance_option_reaches_text_to_motion(setup):
     assert R.build_parser().parse_args(["actions", "--data", "d", "--guidance", "1.5"]).guidance == 1.5
 
 
+def test_candidates_option_reaches_motion_to_text(setup):
+    data, ev, pipe = setup
+    R.eval_m2t(pipe, ev, data, _opts(replications=1, baselines=False), bert=None)
+    assert pipe.m2t_decoding and all(d == {} for d in pipe.m2t_decoding)
+    pipe.m2t_decoding.clear()
+    R.eval_m2t(pipe, ev, data, _opts(replications=1, baselines=False, candidates=4), bert=None)
+    assert pipe.m2t_decoding and all(d == {"candidates": 4} for d in pipe.m2t_decoding)
+    assert R.build_parser().parse_args(["m2t", "--data", "d", "--candidates", "8"]).candidates == 8
+
+
 @pytest.mark.parametrize("option", [["--temperature", "-1"], ["--temperature", "nan"], ["--top-k", "0"],
-                                    ["--fade", "-1"], ["--guidance", "0"], ["--guidance", "nan"]])
+                                    ["--fade", "-1"], ["--guidance", "0"], ["--guidance", "nan"],
+                                    ["--candidates", "0"]])
 def test_eval_refuses_nonsense_sampling_options(option, capsys):
     with pytest.raises(SystemExit):
         R.build_parser().parse_args(["pred", "--data", "d", *option])

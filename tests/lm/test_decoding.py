@@ -6,7 +6,8 @@ import pytest
 import torch
 from transformers import BertConfig, BertLMHeadModel, BertModel, EncoderDecoderModel
 
-from motiongpt.lm.decoding import DONE, EOM, EOS, FREE, DecodeConfig, Grammar, build_runner, decode, pick
+from motiongpt.lm.decoding import (DONE, EOM, EOS, FREE, DecodeConfig, Grammar, build_runner, decode, decoder_start_id,
+                                    pick)
 from motiongpt.lm.generation import GrammarProcessor, parse_motion
 from motiongpt.lm.model import MotionLM
 from motiongpt.lm.templates import LMSample, build_example, load_tasks
@@ -283,3 +284,33 @@ def test_guidance_needs_one_unconditional_prompt_per_prompt_and_the_lean_backend
         lm.generate(ps, ["motion"] * 2, [3, 3], guidance=2.0, unconditional=ps, backend="hf")
     with pytest.raises(ValueError, match="not a positive number"):
         lm.generate(ps, ["motion"] * 2, [3, 3], guidance=float("nan"), unconditional=ps)
+
+
+def reference_motion_logprob(lm: MotionLM, prompt: torch.Tensor, codes: torch.Tensor) -> float:
+    """Step by step with full forwards (no cache, no batching): sum of log softmax over the motion ids."""
+    v = lm.vocab
+    target = torch.cat([torch.tensor([v.som_id]), codes + v.motion_offset])
+    ids = slice(v.motion_offset, v.motion_offset + v.codebook_size)
+    total = 0.0
+    with torch.no_grad():
+        for t in range(1, len(target)):
+            if lm.causal:
+                logits = lm.backbone(input_ids=torch.cat([prompt, target[:t]])[None]).logits[0, -1]
+            else:
+                start = torch.tensor([decoder_start_id(lm.backbone)])
+                logits = lm.backbone(input_ids=prompt[None],
+                                     decoder_input_ids=torch.cat([start, target[:t]])[None]).logits[0, -1]
+            total += float(logits[ids].log_softmax(-1)[codes[t - 1]])
+    return total
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_motion_logprob_matches_step_by_step_full_forwards(kind, vocab):
+    lm = build(kind, vocab)
+    gen = torch.Generator().manual_seed(0)
+    ps = prompts(vocab, 3)
+    codes = [torch.randint(0, vocab.codebook_size, (n,), generator=gen) for n in (4, 9, 6)]
+    batched = lm.motion_logprob(ps, codes)
+    ref = [reference_motion_logprob(lm, p, c) for p, c in zip(ps, codes)]
+    assert batched.tolist() == pytest.approx(ref, abs=1e-4)
+    assert lm.motion_logprob(ps[:1], codes[:1]).tolist() == pytest.approx(ref[:1], abs=1e-4)

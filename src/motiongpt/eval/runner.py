@@ -68,6 +68,12 @@ class EvalOptions:
     fade: int | None = None  # pred / inbetween seam fade in frames (None: the pipeline's default)
     guidance: float | None = None  # t2m / actions classifier-free guidance scale (None: the pipeline's default)
 
+    candidates: int | None = None  # m2t captions reranked per motion (None: the pipeline's default)
+
+    def m2t_kwargs(self) -> dict:
+        """Keyword arguments of `Pipeline.motion_to_text` set here."""
+        return {} if self.candidates is None else {"candidates": self.candidates}
+
     def t2m_kwargs(self) -> dict:
         """Keyword arguments of `Pipeline.text_to_motion` set here (the rest keep the pipeline's defaults)."""
         return {} if self.guidance is None else {"guidance": self.guidance}
@@ -274,7 +280,8 @@ def eval_m2t(pipe, evaluator, data: MotionDir, opts: EvalOptions, bert=None) -> 
         if not (opts.reuse and cached):
             results = []
             for s in _batches(len(feats), opts.batch_size, "caption"):
-                results += pipe.motion_to_text(feats[s:s + opts.batch_size], seed=opts.seed * 1000 + rep + s)
+                results += pipe.motion_to_text(feats[s:s + opts.batch_size], seed=opts.seed * 1000 + rep + s,
+                                               **opts.m2t_kwargs())
             cached = {"Model": [r.text if r.ok and r.text else None for r in results]}
             if baseline is not None:
                 cached["Retrieval baseline"] = baseline(feats)
@@ -449,6 +456,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fade", type=int_in(0, None), help="pred/inbetween: seam fade in frames (default: the pipeline's)")
     p.add_argument("--guidance", type=positive(float),
                    help="t2m/actions: classifier-free guidance scale > 0, 1 = off (default: the model's)")
+    p.add_argument("--candidates", type=int_in(1, 64),
+                   help="m2t: captions per motion reranked by the model's text-to-motion likelihood, 1 = greedy only "
+                        "(default: the model's)")
     p.add_argument("--no-bertscore", action="store_true", help="m2t: skip BERTScore")
     p.add_argument("--captions", default="dev", help="actions: dev (packaged human-written set), test, or a JSON file")
     p.add_argument("--recognizer", help="actions: recogniser directory; default <model>/recognizer")
@@ -492,7 +502,8 @@ def run(args: argparse.Namespace) -> dict:
     opts = EvalOptions(split=args.split, replications=args.replications, limit=args.limit,
                        batch_size=args.batch_size, seed=args.seed, reuse=args.reuse, mm_texts=args.mm_texts,
                        mm_repeats=args.mm_repeats, mm_times=args.mm_times, baselines=not args.no_baselines,
-                       temperature=args.temperature, top_k=args.top_k, fade=args.fade, guidance=args.guidance)
+                       temperature=args.temperature, top_k=args.top_k, fade=args.fade, guidance=args.guidance,
+                       candidates=args.candidates)
     if args.task == "t2m":
         rows = eval_t2m(pipe, evaluator, data, opts)
     elif args.task == "m2t":

@@ -26,9 +26,10 @@ from transformers import (AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqL
                           BertLMHeadModel, BertModel, EncoderDecoderModel, GPT2Config, LlamaConfig,
                           LogitsProcessorList, PretrainedConfig, PreTrainedModel, PreTrainedTokenizerBase, T5Config)
 
-from motiongpt.lm.batch import IGNORE, LMBatch, attention_from_lengths, pad_sequences
+from motiongpt.lm.batch import IGNORE, LMBatch, attention_from_lengths, collate, pad_sequences
 from motiongpt.lm.decoding import DecodeConfig, decode
 from motiongpt.lm.generation import GrammarProcessor
+from motiongpt.lm.templates import LMExample, motion_span
 from motiongpt.lm.vocab import MotionVocab, read_metadata
 from motiongpt.precision import resolve_precision
 from motiongpt.utils import atomic_dir, check_shapes, safetensors_shapes
@@ -204,25 +205,30 @@ def resize_for_vocab(model: PreTrainedModel, vocab: MotionVocab) -> None:
         init_new_rows(model.get_output_embeddings().weight, start)
 
 
-def restricted_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
-                             labels: torch.Tensor, choices: torch.Tensor) -> torch.Tensor:
-    """Mean token cross-entropy; labels in `choices` are scored against `choices` only, others against all ids.
-
-    hidden (B, L, H), weight (V, H), bias (V,), labels (B, L) with IGNORE where no loss, choices (C,) sorted ids.
-    """
+def restricted_logprobs(hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, labels: torch.Tensor,
+                        choices: torch.Tensor) -> torch.Tensor:
+    """(B, L) fp32 log-probability of each label (0 where IGNORE); labels in `choices` are normalised over
+    `choices` only, others over all ids. hidden (B, L, H), weight (V, H), bias (V,), choices (C,) sorted ids."""
     choices = choices.to(labels.device)
     valid = labels != IGNORE
     inside = valid & torch.isin(labels, choices)
     outside = valid & ~inside
-    total = hidden.new_zeros((), dtype=torch.float32)
+    out = torch.zeros(labels.shape, dtype=torch.float32, device=labels.device)
     if inside.any():
         logits = hidden[inside] @ weight[choices].T + (bias[choices] if bias is not None else 0)
         target = torch.searchsorted(choices, labels[inside])
-        total = total + nn.functional.cross_entropy(logits.float(), target, reduction="sum")
+        out[inside] = -nn.functional.cross_entropy(logits.float(), target, reduction="none")
     if outside.any():
         logits = hidden[outside] @ weight.T + (bias if bias is not None else 0)
-        total = total + nn.functional.cross_entropy(logits.float(), labels[outside], reduction="sum")
-    return total / valid.sum().clamp_min(1)
+        out[outside] = -nn.functional.cross_entropy(logits.float(), labels[outside], reduction="none")
+    return out
+
+
+def restricted_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+                             labels: torch.Tensor, choices: torch.Tensor) -> torch.Tensor:
+    """Mean token cross-entropy; labels in `choices` are scored against `choices` only, others against all ids
+    (`restricted_logprobs`)."""
+    return -restricted_logprobs(hidden, weight, bias, labels, choices).sum() / (labels != IGNORE).sum().clamp_min(1)
 
 
 def output_is_tied(model: PreTrainedModel) -> bool:
@@ -351,6 +357,12 @@ class MotionLM(nn.Module):
         Constrained decoding never offers text ids inside a motion span, so normalising over them is wasted work:
         this skips the 30k-row output projection for most target positions (about 2x faster training steps).
         """
+        head = self.backbone.decoder.cls.predictions.decoder
+        return restricted_cross_entropy(self._bert_hidden(batch), head.weight, head.bias, batch.labels,
+                                        self.span_choices())
+
+    def _bert_hidden(self, batch: LMBatch) -> torch.Tensor:
+        """(B, L, H) BERT2BERT decoder states under teacher forcing, before the output projection."""
         bb = self.backbone
         enc = bb.encoder(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state
         start = bb.config.decoder_start_token_id
@@ -358,9 +370,41 @@ class MotionLM(nn.Module):
         dec_in = dec_in.masked_fill(dec_in == IGNORE, self.vocab.pad_id)
         hidden = bb.decoder.bert(input_ids=dec_in, encoder_hidden_states=enc,
                                  encoder_attention_mask=batch.attention_mask).last_hidden_state
-        hidden = bb.decoder.cls.predictions.transform(hidden)  # (B, L, H)
-        head = bb.decoder.cls.predictions.decoder
-        return restricted_cross_entropy(hidden, head.weight, head.bias, batch.labels, self.span_choices())
+        return bb.decoder.cls.predictions.transform(hidden)
+
+    @torch.no_grad()
+    def motion_logprob(self, prompts: Sequence[torch.Tensor], codes: Sequence[torch.Tensor], batch_size: int = 64
+                       ) -> torch.Tensor:
+        """(B,) log p(codes | prompt) as decoding a motion of that length samples it: the sum over the motion
+        tokens of their log-probability among the K motion ids (`<som>`, `<eom>` and eos are forced then)."""
+        if len(prompts) != len(codes):
+            raise ValueError(f"motion_logprob: {len(prompts)} prompts for {len(codes)} motions")
+        was_training = self.backbone.training
+        self.backbone.eval()
+        out = [self._motion_logprob(prompts[s:s + batch_size], codes[s:s + batch_size])
+               for s in range(0, len(prompts), batch_size)]
+        self.backbone.train(was_training)
+        return torch.cat(out) if out else torch.zeros(0)
+
+    def _motion_logprob(self, prompts: Sequence[torch.Tensor], codes: Sequence[torch.Tensor]) -> torch.Tensor:
+        v = self.vocab
+        targets = [torch.cat([motion_span(c, v), torch.tensor([v.eos_id])]) for c in codes]
+        batch = collate([LMExample(p, t) for p, t in zip(prompts, targets)], v.pad_id, self.causal).to(self.device)
+        choices = torch.arange(v.motion_offset, v.motion_offset + v.codebook_size, device=self.device)
+        labels = batch.labels.masked_fill(~torch.isin(batch.labels, choices), IGNORE)  # the motion tokens only
+        if isinstance(self.backbone, EncoderDecoderModel) and hasattr(self.backbone.decoder, "cls"):
+            head = self.backbone.decoder.cls.predictions.decoder
+            hidden, weight, bias = self._bert_hidden(batch), head.weight, head.bias
+            return restricted_logprobs(hidden, weight, bias, labels, choices).sum(-1)
+        logits = self.backbone(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
+                               **({} if self.causal else {"labels": batch.labels})).logits
+        if self.causal:  # position t predicts token t + 1
+            logits, labels = logits[:, :-1], labels[:, 1:]
+        inside = labels != IGNORE
+        picked = logits[inside][:, choices].float().log_softmax(-1)
+        out = torch.zeros(labels.shape, dtype=torch.float32, device=labels.device)
+        out[inside] = picked.gather(1, (labels[inside] - v.motion_offset)[:, None])[:, 0]
+        return out.sum(-1)
 
     def span_choices(self) -> torch.Tensor:
         """LM ids the grammar allows inside a motion span: the K motion tokens and `<eom>`."""
