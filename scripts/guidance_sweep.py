@@ -9,14 +9,12 @@ weigh as much as the frequent set-2 ones), at the label's median training length
 import argparse
 import json
 import time
-from collections import defaultdict
 
 import numpy as np
 import torch
 
-from motiongpt.data.labels import label_of
-from motiongpt.data.layout import MotionDir, original_id
-from motiongpt.eval.actions import build_setup, recognise, score
+from motiongpt.data.layout import MotionDir
+from motiongpt.eval.actions import build_setup, clips_by_label, recognise, score
 from motiongpt.eval.recognizer import ActionRecognizer
 from motiongpt.lm.pipeline import Pipeline
 from motiongpt.utils import atomic_write_text
@@ -24,12 +22,8 @@ from motiongpt.utils import atomic_write_text
 
 def val_captions(setup, split: str, per_label: int, seed: int) -> list[tuple[str, str]]:
     """(caption, label) pairs: every caption of the split's labelled motions, at most `per_label` per label."""
-    by_label = defaultdict(list)
-    for mid in setup.data.ids(split):
-        if original_id(mid) in setup.labels and (setup.data.root / "texts" / f"{mid}.txt").is_file():
-            label = label_of(setup.labels, mid)
-            if label in setup.judgeable:
-                by_label[label] += [(c.text, label) for c in setup.data.captions(mid)]
+    by_label = {label: [(c.text, label) for mid in ids for c in setup.data.captions(mid)]
+                for label, ids in clips_by_label(setup.data, split, setup.labels).items() if label in setup.judgeable}
     rng = np.random.default_rng(seed)
     out = []
     for label in sorted(by_label):

@@ -67,21 +67,24 @@ class EvalOptions:
     top_k: int | None = None
     fade: int | None = None  # pred / inbetween seam fade in frames (None: the pipeline's default)
     guidance: float | None = None  # t2m / actions classifier-free guidance scale (None: the pipeline's default)
-
     candidates: int | None = None  # m2t captions reranked per motion (None: the pipeline's default)
 
     def m2t_kwargs(self) -> dict:
-        """Keyword arguments of `Pipeline.motion_to_text` set here."""
-        return {} if self.candidates is None else {"candidates": self.candidates}
+        """Keyword arguments of `Pipeline.motion_to_text` set here (the rest keep the pipeline's defaults)."""
+        return _set_only(candidates=self.candidates)
 
     def t2m_kwargs(self) -> dict:
-        """Keyword arguments of `Pipeline.text_to_motion` set here (the rest keep the pipeline's defaults)."""
-        return {} if self.guidance is None else {"guidance": self.guidance}
+        """Keyword arguments of `Pipeline.text_to_motion` set here."""
+        return _set_only(guidance=self.guidance)
 
     def completion_kwargs(self) -> dict:
-        """Keyword arguments of `Pipeline.predict` / `inbetween` set here (the rest keep the pipeline's defaults)."""
-        chosen = {"temperature": self.temperature, "top_k": self.top_k, "fade": self.fade}
-        return {k: v for k, v in chosen.items() if v is not None}
+        """Keyword arguments of `Pipeline.predict` / `inbetween` set here."""
+        return _set_only(temperature=self.temperature, top_k=self.top_k, fade=self.fade)
+
+
+def _set_only(**values) -> dict:
+    """The keyword arguments that are not None."""
+    return {k: v for k, v in values.items() if v is not None}
 
 
 @dataclass

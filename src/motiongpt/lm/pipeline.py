@@ -230,6 +230,8 @@ class Pipeline:
         fields = list(fields)
         counts = _per_item(tokens, len(fields), "tokens")
         prompts, chosen = self._prompts(candidates, fields)
+        if not any(f.caption or f.other_caption for f in fields):
+            guidance = 1.0  # nothing to guide by: the unconditional request is the request itself
         uncond = self._prompts(candidates, unconditional(fields))[0] if guidance != 1.0 else None
         rep = [i for i in range(len(fields)) for _ in range(num_samples)]
         gen = self.lm.generate([prompts[i] for i in rep], [chosen[i].output for i in rep], [counts[i] for i in rep],
@@ -307,8 +309,7 @@ class Pipeline:
         frames = _per_item(lengths, len(texts), "lengths")
         fields = [Fields(caption=t.strip() or None, frames=n) for t, n in zip(texts, frames)]
         tokens = [None if n is None else self.frames_to_tokens(n, f"lengths[{i}]") for i, n in enumerate(frames)]
-        results = self.run(T2M_TASKS, fields, tokens, num_samples, temperature, top_k, top_p, seed,
-                           guidance if any(f.caption for f in fields) else 1.0)
+        results = self.run(T2M_TASKS, fields, tokens, num_samples, temperature, top_k, top_p, seed, guidance)
         for i, r in enumerate(results):
             r.text = texts[i // num_samples]
         return results
@@ -328,9 +329,10 @@ class Pipeline:
         if candidates > 1:
             extra = self._sample_captions(fields, candidates - 1, temperature or M2T_CANDIDATE_TEMPERATURE, top_k,
                                           top_p, seed)
-            for result, code, more in zip(results, codes, extra):
-                if result.ok and result.text:
-                    result.text = self.rerank_captions([result.text, *more], code)
+            keep = [i for i, r in enumerate(results) if r.ok and r.text]
+            best = self.rerank_captions([[results[i].text, *extra[i]] for i in keep], [codes[i] for i in keep])
+            for i, text in zip(keep, best):
+                results[i].text = text
         return results
 
     def _sample_captions(self, fields: Sequence[Fields], n: int, temperature: float, top_k: int | None,
@@ -348,14 +350,15 @@ class Pipeline:
                 out[i].append(parsed[0])
         return out
 
-    def rerank_captions(self, captions: Sequence[str], codes: torch.Tensor) -> str:
-        """The caption c (first on ties) maximising log p(codes | c) under the text-to-motion prompt with the
-        motion's length: the caption from which the model would most likely have generated this motion."""
-        unique = list(dict.fromkeys(captions))
-        frames = len(codes) * self.frames_per_token
-        prompts, _ = self._prompts(T2M_TASKS, [Fields(caption=c, frames=frames) for c in unique])
-        scores = self.lm.motion_logprob(prompts, [codes] * len(unique))
-        return unique[int(torch.argmax(scores))]
+    def rerank_captions(self, captions: Sequence[Sequence[str]], codes: Sequence[torch.Tensor]) -> list[str]:
+        """Per motion, the caption c (first on ties) maximising log p(codes | c) under the text-to-motion prompt with
+        the motion's length: the caption from which the model would most likely have generated it (one batch)."""
+        unique = [list(dict.fromkeys(caps)) for caps in captions]
+        pairs = [(i, c) for i, caps in enumerate(unique) for c in caps]
+        fields = [Fields(caption=c, frames=len(codes[i]) * self.frames_per_token) for i, c in pairs]
+        prompts, _ = self._prompts(T2M_TASKS, fields)
+        scores = self.lm.motion_logprob(prompts, [codes[i] for i, _ in pairs]).split([len(c) for c in unique])
+        return [caps[int(torch.argmax(sc))] for caps, sc in zip(unique, scores)]
 
     def predict(self, prefixes: Sequence[MotionInput], lengths: Sequence[int] | int,
                 temperature: float = PRED_TEMPERATURE, top_k: int | None = None, top_p: float | None = None,
