@@ -97,3 +97,20 @@ def test_balance_without_a_manifest_is_a_config_error(tiny_data):
     cfg = train_lm.LMDataConfig(root=str(root), tokens=str(tokens), balance=0.5)
     with pytest.raises(ConfigError, match="data.balance: needs the action labels"):
         train_lm.training_order(cfg, load_items(root, tokens, "train", 16))
+
+
+def test_task_weights_replace_the_template_weights_and_the_dataset_draws_by_them(tiny_data, vocab):
+    root, tokens = tiny_data
+    cfg = train_lm.LMDataConfig(tasks=["t2m", "m2t"], task_weights={"t2m": 9.0})
+    tasks = train_lm.weighted_tasks(cfg)
+    assert [(t.name, t.weight) for t in tasks] == [("t2m", 9.0), ("m2t", 1.0)]
+    ds = LMDataset(root, tokens, "train", tasks, vocab)
+    drawn = Counter(ds.example(i % len(ds), random.Random(i)).task for i in range(400))
+    assert 0.83 < drawn["t2m"] / 400 < 0.97  # 9 : 1
+
+
+@pytest.mark.parametrize("weights, match", [({"t2x": 2.0}, r"\['t2x'\] not among the stage's tasks"),
+                                            ({"t2m": 0.0}, "weights must be > 0")])
+def test_bad_task_weights_are_config_errors(weights, match):
+    with pytest.raises(ConfigError, match=match):
+        train_lm.weighted_tasks(train_lm.LMDataConfig(task_weights=weights))

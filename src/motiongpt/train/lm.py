@@ -18,7 +18,7 @@ import argparse
 import logging
 import random
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Optional
 
@@ -29,7 +29,7 @@ from motiongpt.lm.batch import collate
 from motiongpt.lm.data import STAGE_TASKS, LMDataset, MotionItem, balanced_order, load_items
 from motiongpt.lm.model import (MAX_MOTION_TOKENS, MINILM_PRESET, PRESETS, SMOLLM2_PRESET, MotionLM,
                                 minilm_text_tokenizer, smollm2_text_tokenizer)
-from motiongpt.lm.templates import tasks_for
+from motiongpt.lm.templates import Task, tasks_for
 from motiongpt.lm.vocab import MotionVocab, load_text_tokenizer, train_text_tokenizer
 
 PRETRAINED_PRESETS = (MINILM_PRESET, SMOLLM2_PRESET)  # warm-started from weights installed by a package
@@ -48,6 +48,7 @@ class LMDataConfig:
     val_examples: int = 64  # fixed validation examples for the val loss (0 disables validation)
     balance: Fraction = 0.0  # 0: every motion equally often; 1: every action label (manifest) equally often
     tasks: list[str] = field(default_factory=list)  # empty: the stage's default task list
+    task_weights: dict[str, float] = field(default_factory=dict)  # task name -> weight replacing templates.json's
     text_tokenizer: Optional[str] = None  # local Hugging Face tokenizer dir; None trains one on the captions
     text_vocab_size: int = 3000
 
@@ -151,13 +152,25 @@ def training_order(cfg: LMDataConfig, items: list[MotionItem]) -> list[int] | No
     return order
 
 
+def weighted_tasks(cfg: LMDataConfig, stage: str = "instruct") -> list[Task]:
+    """The stage's tasks (or `cfg.tasks`) with `cfg.task_weights` replacing their templates.json weights."""
+    tasks = tasks_for(cfg.tasks or STAGE_TASKS[stage])
+    unknown = sorted(set(cfg.task_weights) - {t.name for t in tasks})
+    if unknown:
+        raise ConfigError(f"data.task_weights: {unknown} not among the stage's tasks {[t.name for t in tasks]}")
+    bad = {k: w for k, w in cfg.task_weights.items() if not (isinstance(w, (int, float)) and w > 0)}
+    if bad:
+        raise ConfigError(f"data.task_weights: weights must be > 0, got {bad}")
+    return [replace(t, weight=float(cfg.task_weights.get(t.name, t.weight))) for t in tasks]
+
+
 def run(cfg: LMStageConfig, resume: bool = False) -> Path:
     """Train one stage; returns the export directory of the last model."""
     if not cfg.data.tokens:
         raise ConfigError("data.tokens: the token cache directory is required (--tokens)")
     items = load_items(cfg.data.root, cfg.data.tokens, cfg.data.split, cfg.data.codebook_size)
     lm = build_lm(cfg, [c.text for it in items for c in it.captions])
-    tasks = tasks_for(cfg.data.tasks or STAGE_TASKS[cfg.stage])
+    tasks = weighted_tasks(cfg.data, cfg.stage)
     train_set = LMDataset(cfg.data.root, cfg.data.tokens, cfg.data.split, tasks, lm.vocab, items=items,
                           order=training_order(cfg.data, items))
     evaluate = None
