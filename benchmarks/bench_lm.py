@@ -14,7 +14,8 @@ backbone warm-started from the bundled all-MiniLM-L6-v2 (30,522 WordPiece ids + 
 Headline (issue 14): 50 motion tokens at t5-small size (preset `small`) with a 30k text vocabulary, batch 1,
 lean vs hf (goal >= 3x; `speedup_lean_default` is the lean loop at `generate`'s default precision "auto": bf16
 weights where the CPU has native bf16). Pipeline: `Pipeline.from_pretrained("checkpoints/default").text_to_motion`
-of one 196-frame motion, lean vs hf (goal <= 0.15 s). Results are printed and written atomically as JSON. The
+of one 196-frame motion at the pipeline's default classifier-free guidance (two decoder rows; goal <= 0.3 s,
+issue 11) in fp32 and bf16, and unguided lean vs transformers' `generate` (which has no guidance). Results are printed and written atomically as JSON. The
 machine's 1-minute load average at start and end is recorded: timings on a shared machine are only comparable
 within one run.
 """
@@ -155,22 +156,34 @@ def headline(args: argparse.Namespace) -> dict:
             "speedup_lean_default": hf / res[f"lean_{default}"]["median_s"], "goal_speedup": 3.0}
 
 
+PIPELINE_VARIANTS = {  # (generate kwargs, text_to_motion guidance: None = the pipeline's default)
+    "lean_fp32": (dict(backend="lean", precision="fp32"), None),
+    "lean_bf16": (dict(backend="lean", precision="bf16"), None),
+    "lean_bf16_unguided": (dict(backend="lean", precision="bf16"), 1.0),
+    "hf_fp32_unguided": (dict(backend="hf", precision="fp32"), 1.0),  # transformers' generate has no guidance
+}
+
+
 def pipeline(args: argparse.Namespace) -> dict:
-    """`Pipeline.text_to_motion` of one 196-frame motion from checkpoints/default, lean vs hf."""
-    from motiongpt.lm.pipeline import Pipeline
+    """`Pipeline.text_to_motion` of one 196-frame motion from checkpoints/default at its default guidance (two
+    decoder rows), lean fp32 / bf16, and unguided lean vs hf."""
+    from motiongpt.lm.pipeline import T2M_GUIDANCE, Pipeline
 
     pipe = Pipeline.from_pretrained(ROOT / "checkpoints" / "default")
     generate = pipe.lm.generate
     text = ["a person walks forward and waves with the right hand"]
 
-    def run(kw: dict) -> Callable[[], object]:
+    def run(kw: dict, guidance: float | None) -> Callable[[], object]:
+        extra = {} if guidance is None else {"guidance": guidance}
+
         def go() -> None:
             pipe.lm.generate = lambda *a, **k: generate(*a, **{**k, **kw})
-            [res] = pipe.text_to_motion(text, lengths=[FRAMES], seed=0)
+            [res] = pipe.text_to_motion(text, lengths=[FRAMES], seed=0, **extra)
             assert res.ok and res.frames == FRAMES, res.error
         return go
-    res = interleaved({name: run(kw) for name, kw in VARIANTS.items()}, args.repeats + 2)
-    return {**res, "lean_default_precision": resolve_precision("cpu", "auto"), "goal_s": 0.15}
+    res = interleaved({name: run(*v) for name, v in PIPELINE_VARIANTS.items()}, args.repeats + 2)
+    return {**res, "lean_default_precision": resolve_precision("cpu", "auto"), "guidance": T2M_GUIDANCE,
+            "goal_s": 0.3}
 
 
 def child(preset: str, args: argparse.Namespace) -> dict:

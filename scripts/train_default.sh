@@ -52,13 +52,28 @@ stamp "7b/9 LM stage 3b: instruction tuning continued with action-label-balanced
   $MG train lm --config configs/lm/minilm_balanced.yaml --data $DATA --tokens $DATA/tokens/vq_cpu \
     --init runs/lm_instruct/export/last --run-dir runs/lm_balanced $(resume_flag runs/lm_balanced)
 
+stamp "7c/9 LM stage 3c: every action label drawn equally often (data.balance 1.0)"
+[ -f runs/lm_balanced_full/export/last/model.safetensors ] || \
+  $MG train lm --config configs/lm/minilm_balanced_full.yaml --data $DATA --tokens $DATA/tokens/vq_cpu \
+    --init runs/lm_balanced/export/last --run-dir runs/lm_balanced_full $(resume_flag runs/lm_balanced_full)
+
+stamp "7d/9 LM stage 3d: caption-to-motion tasks weighted 3x"
+[ -f runs/lm_t2m_focus/export/last/model.safetensors ] || \
+  $MG train lm --config configs/lm/minilm_t2m_focus.yaml --data $DATA --tokens $DATA/tokens/vq_cpu \
+    --init runs/lm_balanced_full/export/last --run-dir runs/lm_t2m_focus $(resume_flag runs/lm_t2m_focus)
+
+stamp "7e/9 LM stage 3e: caption-to-motion tasks weighted 5x"
+[ -f runs/lm_t2m_focus2/export/last/model.safetensors ] || \
+  $MG train lm --config configs/lm/minilm_t2m_focus2.yaml --data $DATA --tokens $DATA/tokens/vq_cpu \
+    --init runs/lm_t2m_focus/export/last --run-dir runs/lm_t2m_focus2 $(resume_flag runs/lm_t2m_focus2)
+
 stamp "8/9 assemble checkpoints/default (LM weights stored in bf16, tokenizer in fp16)"
 .venv/bin/python - <<'PY'
 from motiongpt.lm.model import MotionLM
 from motiongpt.lm.pipeline import Pipeline
 from motiongpt.tokenizer import MotionTokenizer
 
-pipe = Pipeline(MotionLM.from_pretrained("runs/lm_balanced/export/last"),
+pipe = Pipeline(MotionLM.from_pretrained("runs/lm_t2m_focus2/export/last"),
                 MotionTokenizer.from_pretrained("runs/vq_cpu/tokenizer/best"), device="cpu")
 print("wrote", pipe.save_pretrained("checkpoints/default", evaluator_dir="runs/evaluator/export/best",
                                     extra_dirs={"recognizer": "runs/recognizer/export/best"}, lm_dtype="bfloat16",

@@ -41,8 +41,9 @@ MotionInput = Union[np.ndarray, torch.Tensor, str, os.PathLike]
 T2M_TEMPERATURE = 0.7
 # Classifier-free guidance of text-to-motion against the caption-free request, chosen on a label-balanced set of
 # validation captions (scripts/guidance_sweep.py -> results/guidance_sweep_val.json, 2 seeds, T=0.7: guidance
-# 1 / 1.5 / 2 / 3 / 4 / 6: action acc 0.634 0.734 0.774 0.795 0.807 0.802, macro 0.579 0.673 0.714 0.739 0.752 0.761).
-T2M_GUIDANCE = 4.0
+# 1 / 1.5 / 2 / 3 / 4 / 6: action acc 0.634 0.734 0.774 0.795 0.807 0.802 for the stage-3b model; for the shipped
+# stage-3e model, guidance 3 / 4 / 6: 0.874 0.854 0.833, macro 0.830 0.810 0.789 -> results/guidance_sweep_val_3e.json).
+T2M_GUIDANCE = 3.0
 # Motion-to-text: the greedy caption plus 7 sampled ones (T=0.7), reranked by the model's own text-to-motion
 # likelihood of the motion; on the validation split (motiongpt eval m2t --split val --replications 1 --no-bertscore
 # --candidates 1|8 -> results/m2t_rerank_val_c*.json) R@3 0.691 -> 0.785, CIDEr 0.723 -> 0.682, BLEU@4 0.370 -> 0.362.
