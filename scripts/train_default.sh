@@ -42,30 +42,23 @@ stamp "6/9 LM stage 2: pre-training (BERT2BERT from all-MiniLM-L6-v2)"
   $MG train lm --config configs/lm/minilm.yaml --data $DATA --tokens $DATA/tokens/vq_cpu \
     --run-dir runs/lm_pretrain $(resume_flag runs/lm_pretrain)
 
+# lm_stage RUN CONFIG INIT: one instruction-tuning stage from INIT's export, skipped when RUN has its export
+lm_stage() {
+  [ -f "runs/$1/export/last/model.safetensors" ] || \
+    $MG train lm --config "configs/lm/$2.yaml" --data $DATA --tokens $DATA/tokens/vq_cpu \
+      --init "runs/$3/export/last" --run-dir "runs/$1" $(resume_flag "runs/$1")
+}
+
 stamp "7/9 LM stage 3: instruction tuning"
-[ -f runs/lm_instruct/export/last/model.safetensors ] || \
-  $MG train lm --config configs/lm/minilm_instruct.yaml --data $DATA --tokens $DATA/tokens/vq_cpu \
-    --init runs/lm_pretrain/export/last --run-dir runs/lm_instruct $(resume_flag runs/lm_instruct)
-
+lm_stage lm_instruct minilm_instruct lm_pretrain
 stamp "7b/9 LM stage 3b: instruction tuning continued with action-label-balanced sampling"
-[ -f runs/lm_balanced/export/last/model.safetensors ] || \
-  $MG train lm --config configs/lm/minilm_balanced.yaml --data $DATA --tokens $DATA/tokens/vq_cpu \
-    --init runs/lm_instruct/export/last --run-dir runs/lm_balanced $(resume_flag runs/lm_balanced)
-
+lm_stage lm_balanced minilm_balanced lm_instruct
 stamp "7c/9 LM stage 3c: every action label drawn equally often (data.balance 1.0)"
-[ -f runs/lm_balanced_full/export/last/model.safetensors ] || \
-  $MG train lm --config configs/lm/minilm_balanced_full.yaml --data $DATA --tokens $DATA/tokens/vq_cpu \
-    --init runs/lm_balanced/export/last --run-dir runs/lm_balanced_full $(resume_flag runs/lm_balanced_full)
-
+lm_stage lm_balanced_full minilm_balanced_full lm_balanced
 stamp "7d/9 LM stage 3d: caption-to-motion tasks weighted 3x"
-[ -f runs/lm_t2m_focus/export/last/model.safetensors ] || \
-  $MG train lm --config configs/lm/minilm_t2m_focus.yaml --data $DATA --tokens $DATA/tokens/vq_cpu \
-    --init runs/lm_balanced_full/export/last --run-dir runs/lm_t2m_focus $(resume_flag runs/lm_t2m_focus)
-
+lm_stage lm_t2m_focus minilm_t2m_focus lm_balanced_full
 stamp "7e/9 LM stage 3e: caption-to-motion tasks weighted 5x"
-[ -f runs/lm_t2m_focus2/export/last/model.safetensors ] || \
-  $MG train lm --config configs/lm/minilm_t2m_focus2.yaml --data $DATA --tokens $DATA/tokens/vq_cpu \
-    --init runs/lm_t2m_focus/export/last --run-dir runs/lm_t2m_focus2 $(resume_flag runs/lm_t2m_focus2)
+lm_stage lm_t2m_focus2 minilm_t2m_focus2 lm_t2m_focus
 
 stamp "8/9 assemble checkpoints/default (LM weights stored in bf16, tokenizer in fp16)"
 .venv/bin/python - <<'PY'
