@@ -32,6 +32,17 @@ def val_captions(setup, split: str, per_label: int, seed: int) -> list[tuple[str
     return out
 
 
+def generate_and_recognise(pipe, setup, texts: list[str], truth: list[str], seed: int, **kwargs
+                           ) -> tuple[list, list[str | None]]:
+    """Motions for `texts` at their labels' median training lengths (`text_to_motion` in chunks of 32, chunk s
+    seeded `seed + s`, `kwargs` passed on) and the recogniser's label of each (None where generation failed)."""
+    lengths = [setup.lengths.get(t, setup.lengths["*"]) for t in truth]
+    res = []
+    for s in range(0, len(texts), 32):
+        res += pipe.text_to_motion(texts[s:s + 32], lengths=lengths[s:s + 32], seed=seed + s, **kwargs)
+    return res, recognise(setup.recognizer, [r.features if r.ok else None for r in res])
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="checkpoints/default")
@@ -49,7 +60,6 @@ def main() -> None:
                         baselines=False)
     caps = val_captions(setup, args.split, args.per_label, seed=0)
     texts, truth = [c for c, _ in caps], [lab for _, lab in caps]
-    lengths = [setup.lengths.get(t, setup.lengths["*"]) for t in truth]
     print(len(caps), f"{args.split} captions over", len(set(truth)), "labels", flush=True)
     out = {"command": "python scripts/guidance_sweep.py " + " ".join(
         f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in vars(args).items()),
@@ -58,11 +68,8 @@ def main() -> None:
         guidance, temperature = map(float, setting.split(":"))
         runs, t0 = [], time.time()
         for seed in args.seeds:
-            res = []
-            for s in range(0, len(texts), 32):
-                res += pipe.text_to_motion(texts[s:s + 32], lengths=lengths[s:s + 32], temperature=temperature,
-                                           guidance=guidance, seed=seed * 1000 + s)
-            pred = recognise(setup.recognizer, [r.features if r.ok else None for r in res])
+            _, pred = generate_and_recognise(pipe, setup, texts, truth, seed * 1000, temperature=temperature,
+                                             guidance=guidance)
             runs.append(score(truth, pred))
         summary = {k: float(np.mean([r[k] for r in runs])) for k in runs[0]}
         out["results"][setting] = {**summary, "runs": runs, "wall_s": round(time.time() - t0, 1)}

@@ -5,12 +5,15 @@ separates "cannot generate the action" from "does not understand the wording" (d
 """
 import sys
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 import torch
 
+sys.path.insert(0, str(Path(__file__).parent))
+from guidance_sweep import generate_and_recognise  # noqa: E402
 from motiongpt.data.layout import MotionDir
-from motiongpt.eval.actions import build_setup, clips_by_label, recognise, score
+from motiongpt.eval.actions import build_setup, clips_by_label, score
 from motiongpt.eval.recognizer import ActionRecognizer
 from motiongpt.lm.pipeline import Pipeline
 
@@ -27,12 +30,8 @@ def main() -> None:
             continue
         c = [(x.text, label) for mid in ids for x in setup.data.captions(mid)]
         caps += [c[i] for i in rng.permutation(len(c))[:12]]
-    texts, truth = [c for c, _ in caps], [l for _, l in caps]
-    lengths = [setup.lengths.get(t, setup.lengths["*"]) for t in truth]
-    res = []
-    for s in range(0, len(texts), 32):
-        res += pipe.text_to_motion(texts[s:s+32], lengths=lengths[s:s+32], temperature=0.7, guidance=g, seed=s)
-    pred = recognise(setup.recognizer, [r.features if r.ok else None for r in res])
+    texts, truth = [c for c, _ in caps], [lab for _, lab in caps]
+    _, pred = generate_and_recognise(pipe, setup, texts, truth, 0, temperature=0.7, guidance=g)
     per = defaultdict(list)
     for t, p in zip(truth, pred):
         per[t].append(t == p)

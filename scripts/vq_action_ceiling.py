@@ -14,20 +14,9 @@ from motiongpt.data.layout import MotionDir
 from motiongpt.eval.actions import build_setup, clips_by_label, recognise
 from motiongpt.eval.devsets import load_action_captions
 from motiongpt.eval.recognizer import ActionRecognizer
+from motiongpt.eval.recon import reconstruct
 from motiongpt.tokenizer import MotionTokenizer
 from motiongpt.utils import atomic_write_text
-
-
-def reconstruct(tok: MotionTokenizer, features) -> list:
-    """VQ-VAE reconstruction (encode, decode) of each clip, cut to a multiple of 4 frames."""
-    out = []
-    with torch.no_grad():
-        for f in features:
-            n = len(f) // 4 * 4
-            [codes] = tok.encode(torch.from_numpy(f[:n])[None], [n])
-            x, lengths = tok.decode([codes])
-            out.append(x[0, :int(lengths[0])].numpy())
-    return out
 
 
 def main() -> None:
@@ -43,8 +32,10 @@ def main() -> None:
     rows = {}
     for label, ids in sorted(clips_by_label(setup.data, args.split, setup.labels).items()):
         real = [setup.data.features(m) for m in ids]
+        with torch.no_grad():
+            vq = reconstruct(tok, real)[0]
         hits = {name: sum(p == label for p in recognise(setup.recognizer, clips))
-                for name, clips in (("real", real), ("vq", reconstruct(tok, real)))}
+                for name, clips in (("real", real), ("vq", vq))}
         rows[label] = {"clips": len(ids), **{k: v / len(ids) for k, v in hits.items()}}
         print(f"{label:20s} {len(ids):4d} clips  real {rows[label]['real']:.2f}  vq {rows[label]['vq']:.2f}", flush=True)
     dev = Counter(c.label for c in load_action_captions() if c.label in rows)
