@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from motiongpt.lm.vocab import MotionVocab, VocabError, motion_token
+from motiongpt.lm.vocab import MotionVocab, VocabError, motion_token, train_text_tokenizer
 
 
 def test_motion_tokens_are_contiguous_and_convert_by_offset(vocab):
@@ -40,3 +40,10 @@ def test_save_and_reload(vocab, tmp_path):
 def test_building_twice_is_rejected(vocab):
     with pytest.raises(VocabError, match="already contains motion tokens"):
         MotionVocab.build(vocab.tokenizer, 16)
+
+
+def test_training_the_caption_tokenizer_twice_gives_the_same_ids():
+    captions = ["a person walks forward slowly", "someone waves the right hand", "a man kicks"] * 10
+    first, second = (train_text_tokenizer(captions, vocab_size=300) for _ in range(2))
+    assert first.backend_tokenizer.to_str() == second.backend_tokenizer.to_str()
+    assert first.encode("a woman, 12 kicks! xq") == second.encode("a woman, 12 kicks! xq")

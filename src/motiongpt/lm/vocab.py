@@ -54,10 +54,27 @@ def train_text_tokenizer(texts: Iterable[str], vocab_size: int = 3000, min_frequ
     alphabet = list("abcdefghijklmnopqrstuvwxyz0123456789.,'-?!")
     trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=[PAD, EOS, UNK], unk_token=UNK,
                                       initial_alphabet=alphabet, shrinking_factor=0.75)
-    tok.train_from_iterator(list(texts), trainer=trainer)
+    texts = list(texts)
+    tok.train_from_iterator(texts, trainer=trainer)
+    tok.model = _canonical_unigram(tok, alphabet, set("".join(texts).lower()))
     del min_frequency  # Unigram prunes by likelihood; kept for API symmetry with BPE trainers
     return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token=PAD, eos_token=EOS, unk_token=UNK,
                                    model_max_length=1024)
+
+
+def _canonical_unigram(tok, alphabet: Sequence[str], seen: set[str]):
+    """The trained Unigram model with deterministic ids: the trainer gives the alphabet characters that never occur
+    in the captions scores a hair apart in hash order, so ids changed from run to run on the same data. Those get
+    one score (the lowest) and alphabetical order; every other piece keeps its score (rounded to 1e-9: summation
+    order moves the last digits), sorted by it."""
+    from tokenizers import models
+
+    vocab = [(p, round(s, 9)) for p, s in json.loads(tok.to_str())["model"]["vocab"]]
+    specials, pieces = vocab[:3], vocab[3:]
+    unseen = sorted(p for p, _ in pieces if p in alphabet and p not in seen)
+    floor = min(s for _, s in pieces)
+    kept = sorted(((p, s) for p, s in pieces if p not in unseen), key=lambda v: (-v[1], v[0]))
+    return models.Unigram(specials + kept + [(p, floor) for p in unseen], unk_id=2, byte_fallback=False)
 
 
 def load_text_tokenizer(path: str | os.PathLike) -> PreTrainedTokenizerBase:
