@@ -80,3 +80,29 @@ def test_init_new_rows_matches_old_statistics():
     w = torch.randn(200, 8) * 3 + 1
     init_new_rows(w, 100, torch.Generator().manual_seed(0))
     assert torch.allclose(w[100:].mean(0), w[:100].mean(0), atol=1.0)
+
+
+def test_input_corruption_replaces_only_motion_ids_and_only_while_training(vocab):
+    lm = MotionLM.from_preset("tiny", vocab, seed=0)
+    text = torch.tensor(vocab.encode_text("a person walks"))
+    ids = torch.cat([text, vocab.motion_to_lm(torch.arange(16).repeat(40))]).repeat(2, 1)
+    where = torch.zeros_like(ids, dtype=torch.bool)
+    where[0] = True
+    lm.input_corruption = 0.3
+    torch.manual_seed(0)
+    out = lm.corrupt(ids, where)
+    changed = out != ids
+    assert not changed[1].any() and not changed[0, :len(text)].any()
+    assert 0.2 < changed[0].float().mean() < 0.3 and vocab.is_motion(out[0, len(text):]).all()
+    assert torch.equal(lm.eval().corrupt(ids, where), ids)
+
+
+@pytest.mark.parametrize("preset", ["tiny", "gpt2-tiny"])
+def test_corrupted_teacher_forcing_keeps_the_loss_when_nothing_is_hit(preset, vocab, samples):
+    lm = MotionLM.from_preset(preset, vocab, dropout=0.0, seed=0).train()
+    batch = collate(_examples(vocab, samples), vocab.pad_id, lm.causal)
+    plain = lm(batch)
+    lm.input_corruption = 1e-12  # the explicit decoder input path, no id replaced
+    assert torch.allclose(lm(batch), plain)
+    lm.input_corruption = 0.4
+    assert not torch.allclose(lm(batch), plain)

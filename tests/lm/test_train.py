@@ -3,12 +3,13 @@ from collections import Counter
 
 import numpy as np
 import pytest
+import torch
 
 from motiongpt.config import ConfigError
 from motiongpt.data.labels import MotionLabel
-from motiongpt.lm.data import INSTRUCT_TASKS, LMDataset, balanced_order, load_items
+from motiongpt.lm.data import INSTRUCT_TASKS, LMDataset, balanced_order, length_crop, load_items
 from motiongpt.lm.model import MotionLM
-from motiongpt.lm.templates import tasks_for
+from motiongpt.lm.templates import LMSample, tasks_for
 from motiongpt.paths import REPO_ROOT
 from motiongpt.train import lm as train_lm
 
@@ -71,12 +72,16 @@ def test_train_pretrain_then_instruct_and_resume(tiny_data, tmp_path, capsys):
 
 
 def test_cli_errors_are_clear(tiny_data, tmp_path, capsys):
-    root, _ = tiny_data
+    root, tokens = tiny_data
     assert train_lm.main(["--data", str(root), "--run-dir", str(tmp_path / "x")]) == 2
     assert "data.tokens" in capsys.readouterr().err
     assert train_lm.main(["--config", "nope.yaml"]) == 2
     assert train_lm.main(["--tokens", str(root), "--data", str(root), "model.presett=tiny"]) == 2
     assert "presett" in capsys.readouterr().err
+    for bad, key in (("data.length_crop=0.7", "data.length_crop"), ("model.input_corruption=-0.1", "model.input_corruption")):
+        assert train_lm.main(["--config", str(REPO_ROOT / "configs" / "lm" / "tiny.yaml"), "--data", str(root),
+                              "--tokens", str(tokens), "--run-dir", str(tmp_path / "y"), "data.codebook_size=16", bad]) == 2
+        assert f"{key}: must be in [0, 0.5)" in capsys.readouterr().err
 
 
 def test_balanced_order_repeats_rare_labels_and_the_dataset_follows_it(tiny_data, vocab):
@@ -114,3 +119,34 @@ def test_task_weights_replace_the_template_weights_and_the_dataset_draws_by_them
 def test_bad_task_weights_are_config_errors(weights, match):
     with pytest.raises(ConfigError, match=match):
         train_lm.weighted_tasks(train_lm.LMDataConfig(task_weights=weights))
+
+
+def test_length_crop_keeps_a_contiguous_run_with_matching_frames_and_track():
+    codes = torch.arange(40)
+    sample = LMSample(codes, 163, "a person kicks", np.arange(163 * 3, dtype=np.float32).reshape(163, 3))
+    rng, kept = random.Random(0), set()
+    for _ in range(200):
+        out = length_crop(sample, rng, 0.15)
+        n, start = len(out.codes), int(out.codes[0])
+        kept.add(n)
+        assert 40 - 6 <= n <= 40 and out.codes.tolist() == list(range(start, start + n))
+        if n < 40:
+            assert out.frames == 4 * n and np.array_equal(out.track, sample.track[4 * start:4 * start + 4 * n])
+        else:
+            assert out is sample
+    assert kept == set(range(34, 41))
+    assert length_crop(sample, rng, 0.0) is sample
+
+
+def test_dataset_crops_whole_motions_only_when_asked(tiny_data, vocab):
+    root, tokens = tiny_data
+    items = load_items(root, tokens, "train", 16)
+    tasks = train_lm.weighted_tasks(train_lm.LMDataConfig(tasks=["t2m"]))
+    lengths = {crop: {len(LMDataset(root, tokens, "train", tasks, vocab, items=items[:1], crop=crop)
+                          .example(0, random.Random(i)).target_ids) for i in range(60)} for crop in (0.0, 0.3)}
+    whole = len(items[0].codes[0]) + 3  # <som> codes <eom> </s>
+    part = {n for n in lengths[0.0] if n != whole}  # the sub-range caption (0.5 s - 1.5 s)
+    assert whole in lengths[0.0] and len(lengths[0.0]) <= 2
+    assert len(lengths[0.3] - part) > 3 and max(lengths[0.3]) == whole
+    with pytest.raises(ValueError, match="crop 0.5 is not in"):
+        LMDataset(root, tokens, "train", tasks, vocab, items=items, crop=0.5)

@@ -102,8 +102,9 @@ def track_of(features: np.ndarray) -> np.ndarray | None:
         return None
 
 
-def sample_of(item: MotionItem, rng: random.Random, frames_per_token: int = 4) -> LMSample:
-    """A random caption of `item` with its (cropped, for sub-range captions) codes, frame count and root track."""
+def sample_of(item: MotionItem, rng: random.Random, frames_per_token: int = 4, crop: float = 0.0) -> LMSample:
+    """A random caption of `item` with its (cropped, for sub-range captions) codes, frame count and root track;
+    whole-motion captions lose up to `crop` of the tokens from the two ends (`length_crop`)."""
     caption = rng.choice(item.captions)
     codes = item.codes[rng.randrange(len(item.codes))]
     first, last = caption.frame_range(item.frames)
@@ -111,7 +112,22 @@ def sample_of(item: MotionItem, rng: random.Random, frames_per_token: int = 4) -
         codes = codes[first // frames_per_token:last // frames_per_token]
         track = item.track[first:last] if item.track is not None else None
         return LMSample(torch.from_numpy(codes.astype(np.int64)), last - first, caption.text, track)
-    return LMSample(torch.from_numpy(codes.astype(np.int64)), item.frames, caption.text, item.track)
+    sample = LMSample(torch.from_numpy(codes.astype(np.int64)), item.frames, caption.text, item.track)
+    return length_crop(sample, rng, crop, frames_per_token) if crop > 0 else sample
+
+
+def length_crop(sample: LMSample, rng: random.Random, fraction: float, frames_per_token: int = 4) -> LMSample:
+    """`sample` without k ~ U{0..floor(fraction * N)} of its N tokens, split at random between the two ends (frame
+    count and root track cut to match): one motion then teaches the action at several lengths, so a request a
+    few tokens longer or shorter than the only take of a rare action still gets that action (T2M-GPT's crop)."""
+    n = len(sample.codes)
+    k = rng.randint(0, int(fraction * n))
+    if k == 0:
+        return sample
+    start, kept = rng.randint(0, k), n - k
+    first, frames = start * frames_per_token, kept * frames_per_token
+    track = sample.track[first:first + frames] if sample.track is not None else None
+    return LMSample(sample.codes[start:start + kept], frames, sample.caption, track)
 
 
 def balanced_order(items: Sequence[MotionItem], labels: dict[str, MotionLabel], power: float) -> list[int]:
@@ -123,19 +139,20 @@ def balanced_order(items: Sequence[MotionItem], labels: dict[str, MotionLabel], 
 
 class LMDataset(Dataset):
     """One (input, target) example per draw: random caption, task and phrasing of the motion at position `index`
-    (`order[index]`; every motion once when `order` is None)."""
+    (`order[index]`; every motion once when `order` is None), whole motions cropped by up to `crop` (`length_crop`)."""
 
     def __init__(self, root: str | os.PathLike, tokens_dir: str | os.PathLike, split: str, tasks: Sequence[Task],
-                 vocab: MotionVocab, items: list[MotionItem] | None = None, order: Sequence[int] | None = None
-                 ) -> None:
+                 vocab: MotionVocab, items: list[MotionItem] | None = None, order: Sequence[int] | None = None,
+                 crop: float = 0.0) -> None:
         if not tasks:
             raise ValueError("LMDataset needs at least one task")
         self.items = items if items is not None else load_items(root, tokens_dir, split, vocab.codebook_size)
         self.order = list(order) if order is not None else list(range(len(self.items)))
         if self.order and not 0 <= min(self.order) <= max(self.order) < len(self.items):
             raise ValueError(f"LMDataset: order indexes outside the {len(self.items)} motions")
-        self.tasks = list(tasks)
-        self.vocab = vocab
+        if not 0 <= crop < 0.5:
+            raise ValueError(f"LMDataset: crop {crop} is not in [0, 0.5)")
+        self.tasks, self.vocab, self.crop = list(tasks), vocab, crop
         self.needs_other = any("other" in t.needs for t in self.tasks)
 
     def __len__(self) -> int:
@@ -144,10 +161,10 @@ class LMDataset(Dataset):
     def example(self, index: int, rng: random.Random) -> LMExample:
         """The example of dataset position `index` drawn with `rng`."""
         index = self.order[index]
-        sample = sample_of(self.items[index], rng)
+        sample = sample_of(self.items[index], rng, crop=self.crop)
         if self.needs_other and len(self.items) > 1:
             other = rng.randrange(len(self.items) - 1)
-            sample.other = sample_of(self.items[other + (other >= index)], rng)
+            sample.other = sample_of(self.items[other + (other >= index)], rng, crop=self.crop)
         usable = [t for t in self.tasks if t.serves(sample)]
         if not usable:
             raise ValueError(f"motion {self.items[index].motion_id}: cannot serve any of the tasks "

@@ -251,6 +251,7 @@ class MotionLM(nn.Module):
         self.max_motion_tokens = max_motion_tokens
         self.source = dict(source or {})  # where pretrained weights came from (saved as backbone_source)
         self.encoder_lr_scale = 1.0  # learning-rate multiplier of pretrained encoder layers (see lr_scale)
+        self.input_corruption = 0.0  # training only: share of teacher-forced motion ids replaced (see corrupt)
 
     @property
     def causal(self) -> bool:
@@ -347,8 +348,34 @@ class MotionLM(nn.Module):
         """Mean cross-entropy over target tokens (grammar-restricted for BERT2BERT backbones, see `grammar_loss`)."""
         if isinstance(self.backbone, EncoderDecoderModel) and hasattr(self.backbone.decoder, "cls"):
             return self.grammar_loss(batch)
-        out = self.backbone(input_ids=batch.input_ids, attention_mask=batch.attention_mask, labels=batch.labels)
+        if not self.input_corruption or not self.training:
+            out = self.backbone(input_ids=batch.input_ids, attention_mask=batch.attention_mask, labels=batch.labels)
+        elif self.causal:
+            out = self.backbone(input_ids=self.corrupt(batch.input_ids, batch.labels != IGNORE),
+                                attention_mask=batch.attention_mask, labels=batch.labels)
+        else:
+            dec_in = self.corrupt(self.decoder_inputs(batch.labels))
+            out = self.backbone(input_ids=batch.input_ids, attention_mask=batch.attention_mask, labels=batch.labels,
+                                decoder_input_ids=dec_in)
         return out.loss
+
+    def decoder_inputs(self, labels: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced decoder input of a seq2seq backbone: start id + labels shifted right, padding for IGNORE."""
+        start = self.backbone.config.decoder_start_token_id
+        dec_in = torch.cat([torch.full_like(labels[:, :1], start), labels[:, :-1]], 1)
+        return dec_in.masked_fill(dec_in == IGNORE, self.vocab.pad_id)
+
+    def corrupt(self, ids: torch.Tensor, where: torch.Tensor | None = None) -> torch.Tensor:
+        """`ids` with each motion id (inside `where`, when given) replaced by a uniformly random motion id with
+        probability `input_corruption` while training: T2M-GPT's remedy for exposure bias, the model learns to
+        continue from its own imperfect tokens. Identity in eval mode."""
+        if not self.training or self.input_corruption <= 0:
+            return ids
+        hit = self.vocab.is_motion(ids) & (torch.rand(ids.shape, device=ids.device) < self.input_corruption)
+        if where is not None:
+            hit &= where
+        noise = torch.randint_like(ids, self.vocab.codebook_size) + self.vocab.motion_offset
+        return torch.where(hit, noise, ids)
 
     def grammar_loss(self, batch: LMBatch) -> torch.Tensor:
         """Cross-entropy where targets inside a motion span (motion ids, `<eom>`) compete only with the ids the
@@ -365,9 +392,7 @@ class MotionLM(nn.Module):
         """(B, L, H) BERT2BERT decoder states under teacher forcing, before the output projection."""
         bb = self.backbone
         enc = bb.encoder(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state
-        start = bb.config.decoder_start_token_id
-        dec_in = torch.cat([torch.full_like(batch.labels[:, :1], start), batch.labels[:, :-1]], 1)
-        dec_in = dec_in.masked_fill(dec_in == IGNORE, self.vocab.pad_id)
+        dec_in = self.corrupt(self.decoder_inputs(batch.labels))
         hidden = bb.decoder.bert(input_ids=dec_in, encoder_hidden_states=enc,
                                  encoder_attention_mask=batch.attention_mask).last_hidden_state
         return bb.decoder.cls.predictions.transform(hidden)

@@ -47,6 +47,7 @@ class LMDataConfig:
     val_split: str = "val"
     val_examples: int = 64  # fixed validation examples for the val loss (0 disables validation)
     balance: Fraction = 0.0  # 0: every motion equally often; 1: every action label (manifest) equally often
+    length_crop: float = 0.0  # each draw trims up to this fraction of a whole motion's tokens from its ends
     tasks: list[str] = field(default_factory=list)  # empty: the stage's default task list
     task_weights: dict[str, float] = field(default_factory=dict)  # task name -> weight replacing templates.json's
     text_tokenizer: Optional[str] = None  # local Hugging Face tokenizer dir; None trains one on the captions
@@ -65,6 +66,7 @@ class LMModelConfig:
     decoder_layers: int = 3  # minilm: decoder layers, warm-started from the encoder's first layers
     encoder_lr_scale: float = 1.0  # learning-rate multiplier of pretrained encoder layers (not the embeddings)
     lora_rank: int = 16  # smollm2: LoRA rank of the adapters
+    input_corruption: float = 0.0  # share of teacher-forced motion ids replaced by random ones (T2M-GPT)
 
 
 @dataclass
@@ -99,7 +101,7 @@ def build_lm(cfg: LMStageConfig, captions: list[str]) -> MotionLM:
             raise ConfigError(f"--init {cfg.init} has {lm.vocab.codebook_size} motion tokens but "
                               f"data.codebook_size={cfg.data.codebook_size}")
         lm.train()
-        lm.encoder_lr_scale = cfg.model.encoder_lr_scale
+        lm.encoder_lr_scale, lm.input_corruption = cfg.model.encoder_lr_scale, corruption(cfg.model)
         return lm
     if cfg.model.preset not in PRESETS + PRETRAINED_PRESETS and not backbone_dir(cfg):
         raise ConfigError(f"model.preset: unknown {cfg.model.preset!r}; expected one of {PRETRAINED_PRESETS + PRESETS}")
@@ -113,8 +115,15 @@ def build_lm(cfg: LMStageConfig, captions: list[str]) -> MotionLM:
     else:
         lm = MotionLM.from_preset(cfg.model.preset, vocab, dropout=cfg.model.dropout, seed=cfg.trainer.seed)
     lm.max_motion_tokens = cfg.model.max_motion_tokens
-    lm.encoder_lr_scale = cfg.model.encoder_lr_scale
+    lm.encoder_lr_scale, lm.input_corruption = cfg.model.encoder_lr_scale, corruption(cfg.model)
     return lm
+
+
+def corruption(cfg: LMModelConfig) -> float:
+    """`model.input_corruption`, checked to lie in [0, 0.5)."""
+    if not 0 <= cfg.input_corruption < 0.5:
+        raise ConfigError(f"model.input_corruption: must be in [0, 0.5), got {cfg.input_corruption}")
+    return cfg.input_corruption
 
 
 def backbone_dir(cfg: LMStageConfig) -> Optional[str]:
@@ -171,8 +180,10 @@ def run(cfg: LMStageConfig, resume: bool = False) -> Path:
     items = load_items(cfg.data.root, cfg.data.tokens, cfg.data.split, cfg.data.codebook_size)
     lm = build_lm(cfg, [c.text for it in items for c in it.captions])
     tasks = weighted_tasks(cfg.data, cfg.stage)
+    if not 0 <= cfg.data.length_crop < 0.5:
+        raise ConfigError(f"data.length_crop: must be in [0, 0.5), got {cfg.data.length_crop}")
     train_set = LMDataset(cfg.data.root, cfg.data.tokens, cfg.data.split, tasks, lm.vocab, items=items,
-                          order=training_order(cfg.data, items))
+                          order=training_order(cfg.data, items), crop=cfg.data.length_crop)
     evaluate = None
     if cfg.data.val_examples > 0:
         try:
