@@ -7,7 +7,7 @@ import torch
 
 from motiongpt.config import ConfigError
 from motiongpt.data.labels import MotionLabel
-from motiongpt.lm.data import INSTRUCT_TASKS, LMDataset, balanced_order, length_crop, load_items
+from motiongpt.lm.data import INSTRUCT_TASKS, LMDataset, balanced_order, length_crop, length_extend, load_items
 from motiongpt.lm.model import MotionLM
 from motiongpt.lm.templates import LMSample, tasks_for
 from motiongpt.paths import REPO_ROOT
@@ -78,7 +78,8 @@ def test_cli_errors_are_clear(tiny_data, tmp_path, capsys):
     assert train_lm.main(["--config", "nope.yaml"]) == 2
     assert train_lm.main(["--tokens", str(root), "--data", str(root), "model.presett=tiny"]) == 2
     assert "presett" in capsys.readouterr().err
-    for bad, key in (("data.length_crop=0.7", "data.length_crop"), ("model.input_corruption=-0.1", "model.input_corruption")):
+    for bad, key in (("data.length_crop=0.7", "data.length_crop"), ("data.length_extend=0.5", "data.length_extend"),
+                     ("model.input_corruption=-0.1", "model.input_corruption")):
         assert train_lm.main(["--config", str(REPO_ROOT / "configs" / "lm" / "tiny.yaml"), "--data", str(root),
                               "--tokens", str(tokens), "--run-dir", str(tmp_path / "y"), "data.codebook_size=16", bad]) == 2
         assert f"{key}: must be in [0, 0.5)" in capsys.readouterr().err
@@ -150,3 +151,24 @@ def test_dataset_crops_whole_motions_only_when_asked(tiny_data, vocab):
     assert len(lengths[0.3] - part) > 3 and max(lengths[0.3]) == whole
     with pytest.raises(ValueError, match="crop 0.5 is not in"):
         LMDataset(root, tokens, "train", tasks, vocab, items=items, crop=0.5)
+    longer = {len(LMDataset(root, tokens, "train", tasks, vocab, items=items[:1], extend=0.3)
+                  .example(0, random.Random(i)).target_ids) for i in range(60)}
+    assert max(longer) > whole and min(longer - part) == whole
+
+
+def test_length_extend_holds_the_end_tokens_and_track():
+    sample = LMSample(torch.arange(5, 25), 83, "a person kicks", np.arange(83 * 3, dtype=np.float32).reshape(83, 3))
+    rng, added = random.Random(0), set()
+    for _ in range(200):
+        out = length_extend(sample, rng, 0.2)
+        k = len(out.codes) - 20
+        added.add(k)
+        if k == 0:
+            assert out is sample
+            continue
+        before = int((out.codes == 5).sum()) - 1
+        assert out.codes.tolist() == [5] * before + list(range(5, 25)) + [24] * (k - before)
+        assert out.frames == 83 + 4 * k and len(out.track) == out.frames
+        assert np.array_equal(out.track[4 * before:4 * before + 83], sample.track)
+        assert (out.track[:4 * before] == sample.track[0]).all() and (out.track[4 * before + 83:] == sample.track[-1]).all()
+    assert added == set(range(0, 5))

@@ -102,9 +102,11 @@ def track_of(features: np.ndarray) -> np.ndarray | None:
         return None
 
 
-def sample_of(item: MotionItem, rng: random.Random, frames_per_token: int = 4, crop: float = 0.0) -> LMSample:
+def sample_of(item: MotionItem, rng: random.Random, frames_per_token: int = 4, crop: float = 0.0,
+              extend: float = 0.0) -> LMSample:
     """A random caption of `item` with its (cropped, for sub-range captions) codes, frame count and root track;
-    whole-motion captions lose up to `crop` of the tokens from the two ends (`length_crop`)."""
+    whole-motion captions lose up to `crop` of the tokens from the two ends (`length_crop`), then gain up to
+    `extend` by holding the first and last token (`length_extend`)."""
     caption = rng.choice(item.captions)
     codes = item.codes[rng.randrange(len(item.codes))]
     first, last = caption.frame_range(item.frames)
@@ -113,7 +115,8 @@ def sample_of(item: MotionItem, rng: random.Random, frames_per_token: int = 4, c
         track = item.track[first:last] if item.track is not None else None
         return LMSample(torch.from_numpy(codes.astype(np.int64)), last - first, caption.text, track)
     sample = LMSample(torch.from_numpy(codes.astype(np.int64)), item.frames, caption.text, item.track)
-    return length_crop(sample, rng, crop, frames_per_token) if crop > 0 else sample
+    sample = length_crop(sample, rng, crop, frames_per_token) if crop > 0 else sample
+    return length_extend(sample, rng, extend, frames_per_token) if extend > 0 else sample
 
 
 def length_crop(sample: LMSample, rng: random.Random, fraction: float, frames_per_token: int = 4) -> LMSample:
@@ -130,6 +133,22 @@ def length_crop(sample: LMSample, rng: random.Random, fraction: float, frames_pe
     return LMSample(sample.codes[start:start + kept], frames, sample.caption, track)
 
 
+def length_extend(sample: LMSample, rng: random.Random, fraction: float, frames_per_token: int = 4) -> LMSample:
+    """`sample` with k ~ U{0..floor(fraction * N)} tokens added, split at random between repeats of its first token
+    before it and of its last token after it (the clips start and end at rest; the root track holds its end
+    values): the longer-than-recorded counterpart of `length_crop`."""
+    n = len(sample.codes)
+    k = rng.randint(0, int(fraction * n))
+    if k == 0:
+        return sample
+    before = rng.randint(0, k)
+    codes = torch.cat([sample.codes[:1].repeat(before), sample.codes, sample.codes[-1:].repeat(k - before)])
+    track = sample.track
+    if track is not None:
+        track = np.pad(track, ((before * frames_per_token, (k - before) * frames_per_token), (0, 0)), mode="edge")
+    return LMSample(codes, sample.frames + k * frames_per_token, sample.caption, track)
+
+
 def balanced_order(items: Sequence[MotionItem], labels: dict[str, MotionLabel], power: float) -> list[int]:
     """Item index per dataset position, each motion repeated so that a label with n motions is drawn in
     proportion to n^(1 - power) (`data.labels.balanced_repeats`); motions without a label form one group."""
@@ -139,20 +158,22 @@ def balanced_order(items: Sequence[MotionItem], labels: dict[str, MotionLabel], 
 
 class LMDataset(Dataset):
     """One (input, target) example per draw: random caption, task and phrasing of the motion at position `index`
-    (`order[index]`; every motion once when `order` is None), whole motions cropped by up to `crop` (`length_crop`)."""
+    (`order[index]`; every motion once when `order` is None), whole motions cropped by up to `crop` (`length_crop`) and
+    lengthened by up to `extend` (`length_extend`)."""
 
     def __init__(self, root: str | os.PathLike, tokens_dir: str | os.PathLike, split: str, tasks: Sequence[Task],
                  vocab: MotionVocab, items: list[MotionItem] | None = None, order: Sequence[int] | None = None,
-                 crop: float = 0.0) -> None:
+                 crop: float = 0.0, extend: float = 0.0) -> None:
         if not tasks:
             raise ValueError("LMDataset needs at least one task")
         self.items = items if items is not None else load_items(root, tokens_dir, split, vocab.codebook_size)
         self.order = list(order) if order is not None else list(range(len(self.items)))
         if self.order and not 0 <= min(self.order) <= max(self.order) < len(self.items):
             raise ValueError(f"LMDataset: order indexes outside the {len(self.items)} motions")
-        if not 0 <= crop < 0.5:
-            raise ValueError(f"LMDataset: crop {crop} is not in [0, 0.5)")
-        self.tasks, self.vocab, self.crop = list(tasks), vocab, crop
+        for name, value in (("crop", crop), ("extend", extend)):
+            if not 0 <= value < 0.5:
+                raise ValueError(f"LMDataset: {name} {value} is not in [0, 0.5)")
+        self.tasks, self.vocab, self.crop, self.extend = list(tasks), vocab, crop, extend
         self.needs_other = any("other" in t.needs for t in self.tasks)
 
     def __len__(self) -> int:
@@ -161,10 +182,11 @@ class LMDataset(Dataset):
     def example(self, index: int, rng: random.Random) -> LMExample:
         """The example of dataset position `index` drawn with `rng`."""
         index = self.order[index]
-        sample = sample_of(self.items[index], rng, crop=self.crop)
+        sample = sample_of(self.items[index], rng, crop=self.crop, extend=self.extend)
         if self.needs_other and len(self.items) > 1:
             other = rng.randrange(len(self.items) - 1)
-            sample.other = sample_of(self.items[other + (other >= index)], rng, crop=self.crop)
+            sample.other = sample_of(self.items[other + (other >= index)], rng, crop=self.crop,
+                                     extend=self.extend)
         usable = [t for t in self.tasks if t.serves(sample)]
         if not usable:
             raise ValueError(f"motion {self.items[index].motion_id}: cannot serve any of the tasks "

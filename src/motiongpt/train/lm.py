@@ -48,6 +48,7 @@ class LMDataConfig:
     val_examples: int = 64  # fixed validation examples for the val loss (0 disables validation)
     balance: Fraction = 0.0  # 0: every motion equally often; 1: every action label (manifest) equally often
     length_crop: float = 0.0  # each draw trims up to this fraction of a whole motion's tokens from its ends
+    length_extend: float = 0.0  # ... then adds up to this fraction by holding its first / last token
     tasks: list[str] = field(default_factory=list)  # empty: the stage's default task list
     task_weights: dict[str, float] = field(default_factory=dict)  # task name -> weight replacing templates.json's
     text_tokenizer: Optional[str] = None  # local Hugging Face tokenizer dir; None trains one on the captions
@@ -180,10 +181,12 @@ def run(cfg: LMStageConfig, resume: bool = False) -> Path:
     items = load_items(cfg.data.root, cfg.data.tokens, cfg.data.split, cfg.data.codebook_size)
     lm = build_lm(cfg, [c.text for it in items for c in it.captions])
     tasks = weighted_tasks(cfg.data, cfg.stage)
-    if not 0 <= cfg.data.length_crop < 0.5:
-        raise ConfigError(f"data.length_crop: must be in [0, 0.5), got {cfg.data.length_crop}")
+    for key in ("length_crop", "length_extend"):
+        if not 0 <= getattr(cfg.data, key) < 0.5:
+            raise ConfigError(f"data.{key}: must be in [0, 0.5), got {getattr(cfg.data, key)}")
     train_set = LMDataset(cfg.data.root, cfg.data.tokens, cfg.data.split, tasks, lm.vocab, items=items,
-                          order=training_order(cfg.data, items), crop=cfg.data.length_crop)
+                          order=training_order(cfg.data, items), crop=cfg.data.length_crop,
+                          extend=cfg.data.length_extend)
     evaluate = None
     if cfg.data.val_examples > 0:
         try:
