@@ -49,3 +49,19 @@ def test_tokenize_caches_every_motion(tiny_motion_dir, tmp_path, capsys):
 def test_missing_tokenizer_is_a_clear_error(tiny_motion_dir, tmp_path, capsys):
     assert main(["--tokenizer", str(tmp_path / "none"), "--data", str(tiny_motion_dir)]) == 2
     assert "config.json is missing" in capsys.readouterr().err
+
+
+def test_offsets_cache_every_shift_of_the_token_grid(tiny_motion_dir, tmp_path, capsys):
+    data = MotionDir(tiny_motion_dir)
+    tok_dir = _saved_tokenizer(tmp_path, data)
+    out = tmp_path / "off"
+    assert main(["--tokenizer", str(tok_dir), "--data", str(tiny_motion_dir), "--out", str(out), "--offsets", "3"]) == 0
+    ids = np.load(out / "train002.npy")
+    feats = torch.from_numpy(data.features("train002"))
+    tok = MotionTokenizer.from_pretrained(tok_dir)
+    expected = [tok.encode(feats[k:][None])[0] for k in range(3)]
+    n = min(len(e) for e in expected)
+    assert ids.shape == (3, n) and all(np.array_equal(ids[k], expected[k][:n].numpy()) for k in range(3))
+    assert main(["--tokenizer", str(tok_dir), "--data", str(tiny_motion_dir), "--out", str(out), "--offsets", "5",
+                 "--force"]) == 2
+    assert "offsets: 5 is not in [1, 4]" in capsys.readouterr().err
