@@ -348,16 +348,11 @@ class MotionLM(nn.Module):
         """Mean cross-entropy over target tokens (grammar-restricted for BERT2BERT backbones, see `grammar_loss`)."""
         if isinstance(self.backbone, EncoderDecoderModel) and hasattr(self.backbone.decoder, "cls"):
             return self.grammar_loss(batch)
-        if not self.input_corruption or not self.training:
-            out = self.backbone(input_ids=batch.input_ids, attention_mask=batch.attention_mask, labels=batch.labels)
-        elif self.causal:
-            out = self.backbone(input_ids=self.corrupt(batch.input_ids, batch.labels != IGNORE),
-                                attention_mask=batch.attention_mask, labels=batch.labels)
+        if self.causal:
+            ids, extra = self.corrupt(batch.input_ids, batch.labels != IGNORE), {}
         else:
-            dec_in = self.corrupt(self.decoder_inputs(batch.labels))
-            out = self.backbone(input_ids=batch.input_ids, attention_mask=batch.attention_mask, labels=batch.labels,
-                                decoder_input_ids=dec_in)
-        return out.loss
+            ids, extra = batch.input_ids, {"decoder_input_ids": self.corrupt(self.decoder_inputs(batch.labels))}
+        return self.backbone(input_ids=ids, attention_mask=batch.attention_mask, labels=batch.labels, **extra).loss
 
     def decoder_inputs(self, labels: torch.Tensor) -> torch.Tensor:
         """Teacher-forced decoder input of a seq2seq backbone: start id + labels shifted right, padding for IGNORE."""

@@ -102,7 +102,7 @@ def build_lm(cfg: LMStageConfig, captions: list[str]) -> MotionLM:
             raise ConfigError(f"--init {cfg.init} has {lm.vocab.codebook_size} motion tokens but "
                               f"data.codebook_size={cfg.data.codebook_size}")
         lm.train()
-        lm.encoder_lr_scale, lm.input_corruption = cfg.model.encoder_lr_scale, corruption(cfg.model)
+        lm.encoder_lr_scale, lm.input_corruption = cfg.model.encoder_lr_scale, fraction("model.input_corruption", cfg.model.input_corruption)
         return lm
     if cfg.model.preset not in PRESETS + PRETRAINED_PRESETS and not backbone_dir(cfg):
         raise ConfigError(f"model.preset: unknown {cfg.model.preset!r}; expected one of {PRETRAINED_PRESETS + PRESETS}")
@@ -116,15 +116,16 @@ def build_lm(cfg: LMStageConfig, captions: list[str]) -> MotionLM:
     else:
         lm = MotionLM.from_preset(cfg.model.preset, vocab, dropout=cfg.model.dropout, seed=cfg.trainer.seed)
     lm.max_motion_tokens = cfg.model.max_motion_tokens
-    lm.encoder_lr_scale, lm.input_corruption = cfg.model.encoder_lr_scale, corruption(cfg.model)
+    lm.encoder_lr_scale, lm.input_corruption = cfg.model.encoder_lr_scale, fraction("model.input_corruption", cfg.model.input_corruption)
     return lm
 
 
-def corruption(cfg: LMModelConfig) -> float:
-    """`model.input_corruption`, checked to lie in [0, 0.5)."""
-    if not 0 <= cfg.input_corruption < 0.5:
-        raise ConfigError(f"model.input_corruption: must be in [0, 0.5), got {cfg.input_corruption}")
-    return cfg.input_corruption
+def fraction(key: str, value: float) -> float:
+    """`value` of config `key` (a share of tokens: length_crop / length_extend / input_corruption), checked to lie
+    in [0, 0.5)."""
+    if not 0 <= value < 0.5:
+        raise ConfigError(f"{key}: must be in [0, 0.5), got {value}")
+    return value
 
 
 def backbone_dir(cfg: LMStageConfig) -> Optional[str]:
@@ -181,12 +182,10 @@ def run(cfg: LMStageConfig, resume: bool = False) -> Path:
     items = load_items(cfg.data.root, cfg.data.tokens, cfg.data.split, cfg.data.codebook_size)
     lm = build_lm(cfg, [c.text for it in items for c in it.captions])
     tasks = weighted_tasks(cfg.data, cfg.stage)
-    for key in ("length_crop", "length_extend"):
-        if not 0 <= getattr(cfg.data, key) < 0.5:
-            raise ConfigError(f"data.{key}: must be in [0, 0.5), got {getattr(cfg.data, key)}")
     train_set = LMDataset(cfg.data.root, cfg.data.tokens, cfg.data.split, tasks, lm.vocab, items=items,
-                          order=training_order(cfg.data, items), crop=cfg.data.length_crop,
-                          extend=cfg.data.length_extend)
+                          order=training_order(cfg.data, items),
+                          crop=fraction("data.length_crop", cfg.data.length_crop),
+                          extend=fraction("data.length_extend", cfg.data.length_extend))
     evaluate = None
     if cfg.data.val_examples > 0:
         try:
