@@ -1,4 +1,5 @@
-"""`motiongpt train vq` end to end on a tiny dataset: checkpoints, exports, exact resume, CLI errors."""
+"""`motiongpt train vq` end to end on a tiny dataset: checkpoints, exports, exact resume, decoder fine-tuning with
+frozen codes, label balancing, CLI errors."""
 from __future__ import annotations
 
 import json
@@ -6,10 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
+from motiongpt.data.layout import MotionDir
 from motiongpt.tokenizer.vqvae import MotionTokenizer
 from motiongpt.train.engine import latest_checkpoint
-from motiongpt.train.vq import main
+from motiongpt.train.vq import balanced_ids, main
 
 TINY = str(Path(__file__).resolve().parents[2] / "configs" / "vq" / "tiny.yaml")
 
@@ -62,3 +65,46 @@ def test_out_of_range_settings_are_refused_before_training(tiny_motion_dir, tmp_
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"motiongpt train vq: error: {key}: ") and "\n" not in err
     assert not (tmp_path / "r").exists()
+
+
+def test_decoder_fine_tuning_keeps_every_token_id(tiny_motion_dir, tmp_path):
+    base = ["--data", str(tiny_motion_dir)]
+    assert main(_tb_free(tmp_path / "full") + base) == 0
+    start = tmp_path / "full" / "tokenizer" / "last"
+    assert main(_tb_free(tmp_path / "dec") + base + ["--init", str(start), "train=decoder",
+                                                     "trainer.optim.lr=0.01"]) == 0
+    old, new = MotionTokenizer.from_pretrained(start), MotionTokenizer.from_pretrained(tmp_path / "dec" / "tokenizer" / "last")
+    motions = [torch.from_numpy(np.load(p))[None] for p in sorted((tiny_motion_dir / "new_joint_vecs").glob("*.npy"))]
+    assert all(torch.equal(a, b) for m in motions for a, b in zip(old.encode(m), new.encode(m)))
+    changed = {k.split(".")[0] for k, v in new.state_dict().items() if not torch.equal(v, old.state_dict()[k])}
+    assert changed == {"decoder"}
+
+
+def test_decoder_fine_tuning_needs_init(tiny_motion_dir, tmp_path, capsys):
+    assert main(_tb_free(tmp_path / "r") + ["--data", str(tiny_motion_dir), "train=decoder"]) == 2
+    assert "train: decoder needs --init" in capsys.readouterr().err
+
+
+def test_init_with_another_datasets_normaliser_is_refused(tiny_motion_dir, tmp_path, capsys):
+    assert main(_tb_free(tmp_path / "full") + ["--data", str(tiny_motion_dir)]) == 0
+    np.save(tiny_motion_dir / "Std.npy", 2 * np.load(tiny_motion_dir / "Std.npy"))
+    start = tmp_path / "full" / "tokenizer" / "last"
+    assert main(_tb_free(tmp_path / "r") + ["--data", str(tiny_motion_dir), "--init", str(start)]) == 2
+    assert "its normaliser differs from" in capsys.readouterr().err
+
+
+def test_balanced_ids_repeat_the_motions_of_rare_labels(tmp_path):
+    root = tmp_path / "d"
+    (root / "new_joint_vecs").mkdir(parents=True)
+    clips = {"000000": "dataset-1_kick_normal_001", "000001": "dataset-2_walk_normal_001",
+             "000002": "dataset-2_walk_tired_002", "000003": "dataset-2_walk_happy_003"}
+    (root / "manifest.json").write_text(json.dumps({"motions": {m: {"clip": c} for m, c in clips.items()}}))
+    ids = ["000000", "000001", "000002", "000003", "composed_1"]
+    out = balanced_ids(MotionDir(root), ids, 1.0)
+    assert out.count("000000") == 3 and out.count("000001") == 1 and out.count("composed_1") == 3
+    assert balanced_ids(MotionDir(root), ids, 0.0) == ids
+
+
+def test_balance_without_a_manifest_is_a_clear_error(tiny_motion_dir, tmp_path, capsys):
+    assert main(_tb_free(tmp_path / "r") + ["--data", str(tiny_motion_dir), "data.balance=1.0"]) == 2
+    assert "data.balance: needs the action labels" in capsys.readouterr().err

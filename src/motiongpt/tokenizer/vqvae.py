@@ -251,23 +251,37 @@ class MotionTokenizer(nn.Module):
 
     def training_loss(self, batch: MotionBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Loss on a `MotionBatch` of normalised features: feature + ric + joint terms + beta * commitment."""
-        cfg = self.cfg
         out = self(batch.features, batch.lengths)
-        frames = out.recon.shape[1]
+        loss, stats = self._reconstruction_loss(out.recon, batch)
+        stats.update(commit=out.commit_loss.detach(), perplexity=out.perplexity, usage=out.usage)
+        return loss + self.cfg.beta * out.commit_loss, stats
+
+    def decoder_loss(self, batch: MotionBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Reconstruction loss through frozen codes: the encoder and codebook run without gradient or EMA update,
+        so only the decoder learns and every motion keeps its token ids (a fine-tuned decoder for a cached LM)."""
+        with torch.no_grad():
+            z, token_mask = self._encode_latents(batch.features, batch.lengths)
+            q = torch.zeros_like(z, dtype=torch.float32)
+            q[token_mask] = self.quantizer.lookup(self.quantizer.nearest(z[token_mask]))
+        loss, stats = self._reconstruction_loss(self._decode_latents(q, token_mask), batch)
+        return loss, stats
+
+    def _reconstruction_loss(self, recon: torch.Tensor, batch: MotionBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Weighted feature + ric (+ joint) terms of a reconstruction (B, T', D) of a batch, and the detached terms."""
+        cfg = self.cfg
+        frames = recon.shape[1]
         target = batch.features[:, :frames]  # (B, T', D)
         mask = length_mask(self.token_lengths(batch.lengths) * self.downsample, frames)  # (B, T')
         layout = layout_for_dim(cfg.feature_dim)
-        terms = {"recon": masked_loss(out.recon, target, mask, cfg.loss),
-                 "ric": masked_loss(layout.get(out.recon, "ric"), layout.get(target, "ric"), mask, cfg.loss)}
+        terms = {"recon": masked_loss(recon, target, mask, cfg.loss),
+                 "ric": masked_loss(layout.get(recon, "ric"), layout.get(target, "ric"), mask, cfg.loss)}
         if cfg.lambda_joints > 0:
-            joints = features_to_joints(self.denormalize(out.recon), layout)  # (B, T', J, 3)
+            joints = features_to_joints(self.denormalize(recon), layout)  # (B, T', J, 3)
             target_joints = features_to_joints(self.denormalize(target), layout)
             terms["joints"] = masked_loss(joints, target_joints, mask, "l1")
         loss = (cfg.lambda_feature * terms["recon"] + cfg.lambda_ric * terms["ric"]
-                + cfg.lambda_joints * terms.get("joints", 0.0) + cfg.beta * out.commit_loss)
-        stats = {k: v.detach() for k, v in terms.items()}
-        stats.update(commit=out.commit_loss.detach(), perplexity=out.perplexity, usage=out.usage)
-        return loss, stats
+                + cfg.lambda_joints * terms.get("joints", 0.0))
+        return loss, {k: v.detach() for k, v in terms.items()}
 
     @torch.no_grad()
     def encode(self, features: torch.Tensor, lengths: torch.Tensor | Sequence[int] | None = None) -> list[torch.Tensor]:

@@ -5,6 +5,14 @@ Trains on random `data.window`-frame crops of the train split (MotionWindowDatas
 writes the best (lowest val MPJPE) and last tokenizers with `save_pretrained` to `<run_dir>/tokenizer/best` and
 `<run_dir>/tokenizer/last`. Killed runs continue exactly with `--resume`.
 
+`data.balance` draws motions by action label (as the LM's `data.balance`: 1 = every label equally often, needs a
+Bandai manifest). `--init DIR` starts from a saved tokenizer; with `train: decoder` only its decoder learns, through
+the frozen encoder and codebook (no EMA update), so every motion keeps its token ids and a language model trained
+on the old token cache works unchanged with the new decoder:
+
+    motiongpt train vq --config configs/vq/decoder_balanced.yaml --data data/bandai \
+        --init checkpoints/default/tokenizer --run-dir runs/vq_decoder
+
     motiongpt train vq --config configs/vq/cpu.yaml --data data/bandai --run-dir runs/vq_cpu
     motiongpt train vq --config configs/vq/cpu.yaml --data data/bandai --run-dir runs/vq_cpu --resume
     motiongpt train vq --config configs/vq/tiny.yaml --data data/bandai model.codebook_size=256 trainer.batch_size=64
@@ -20,14 +28,16 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal, Optional
 
 import numpy as np
 import torch
 
-from motiongpt.config import ConfigError, TrainerConfig, load_config
+from motiongpt.config import ConfigError, Fraction, TrainerConfig, load_config
 from motiongpt.data.datasets import MotionWindowDataset, collate_motion
+from motiongpt.data.labels import balanced_repeats, read_motion_labels
 from motiongpt.dist import shutdown
 from motiongpt.data.layout import MotionDir
 from motiongpt.eval.recon import reconstruction_table
@@ -46,12 +56,15 @@ class VQDataConfig:
     train_split: str = "train"
     val_split: str = "val"
     val_max_motions: int = 64  # validation subset size (whole motions, first ids of the split)
+    balance: Fraction = 0.0  # 0: every motion equally often; 1: every action label (manifest) equally often
 
 
 @dataclass
 class VQStageConfig:
     """`motiongpt train vq` configuration: data, model (architecture + loss weights) and trainer."""
 
+    init: Optional[str] = None  # a saved tokenizer directory to start from (its architecture replaces `model`)
+    train: Literal["all", "decoder"] = "all"  # decoder: encoder and codebook frozen, token ids unchanged
     data: VQDataConfig = field(default_factory=VQDataConfig)
     model: TokenizerConfig = field(default_factory=TokenizerConfig)
     trainer: TrainerConfig = field(default_factory=lambda: TrainerConfig(run_dir="runs/vq"))
@@ -66,12 +79,43 @@ def build_tokenizer(cfg: VQStageConfig, data: MotionDir) -> MotionTokenizer:
     return MotionTokenizer(cfg.model, mean, std)
 
 
+def initial_tokenizer(cfg: VQStageConfig, data: MotionDir) -> MotionTokenizer:
+    """`--init`'s tokenizer (its normaliser must be the dataset's) or a fresh one; `train: decoder` needs `--init`."""
+    if cfg.init is None:
+        if cfg.train == "decoder":
+            raise ConfigError("train: decoder needs --init (a trained tokenizer whose decoder to fine-tune)")
+        return build_tokenizer(cfg, data)
+    tokenizer = MotionTokenizer.from_pretrained(cfg.init)
+    std = np.asarray(data.std, dtype=np.float32)
+    for name, value in (("Mean", data.mean), ("Std", data.std)):  # within 2% of a std: fp16-stored buffers pass
+        if (np.abs(getattr(tokenizer, name.lower()).numpy() - np.asarray(value, dtype=np.float32)) / std).max() > 0.02:
+            raise ConfigError(f"--init {cfg.init}: its normaliser differs from {data.root}/{name}.npy")
+    if cfg.train == "decoder":
+        tokenizer.encoder.requires_grad_(False)
+    log.info("initialised from %s (train: %s)", cfg.init, cfg.train)
+    return tokenizer
+
+
+def balanced_ids(data: MotionDir, ids: list[str], power: float) -> list[str]:
+    """`ids` with each repeated so that every action label is drawn in proportion to n^(1 - power)."""
+    try:
+        labels = read_motion_labels(data)
+    except (FileNotFoundError, ValueError) as err:
+        raise ConfigError(f"data.balance: needs the action labels of a Bandai manifest ({err})") from None
+    groups = [labels[m].label if m in labels else "" for m in ids]
+    return [m for m, r in zip(ids, balanced_repeats(groups, power)) for _ in range(r)]
+
+
 def build_trainer(cfg: VQStageConfig) -> Trainer:
     """Dataset, tokenizer, validation and export hooks wired into a `Trainer`."""
     data = MotionDir(cfg.data.root)
     dataset = MotionWindowDataset(data, cfg.data.train_split, window=cfg.data.window)
+    if cfg.data.balance > 0:
+        dataset.ids = balanced_ids(data, dataset.ids, cfg.data.balance)
+        log.info("data.balance %.2f: %d window draws per epoch", cfg.data.balance, len(dataset.ids))
     torch.manual_seed(cfg.trainer.seed)
-    model = build_tokenizer(cfg, data)
+    model = initial_tokenizer(cfg, data)
+    cfg = replace(cfg, model=model.cfg)  # the saved config records the architecture actually trained
 
     def evaluate(tokenizer: MotionTokenizer) -> dict[str, float]:
         table = reconstruction_table(tokenizer, data, cfg.data.val_split, max_motions=cfg.data.val_max_motions)
@@ -79,6 +123,7 @@ def build_trainer(cfg: VQStageConfig) -> Trainer:
 
     has_val = (data.root / f"{cfg.data.val_split}.txt").is_file() and bool(data.ids(cfg.data.val_split))
     return Trainer(model, cfg.trainer, dataset, collate_motion,
+                   loss_fn=(lambda m, b: m.decoder_loss(b)) if cfg.train == "decoder" else None,
                    evaluate=evaluate if has_val else None, best_metric="mpjpe_mm" if has_val else None,
                    export=lambda m, d: m.save_pretrained(d), export_name="tokenizer", stage_config=cfg)
 
@@ -91,6 +136,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="YAML config (configs/vq/{tiny,cpu,paper}.yaml)")
     p.add_argument("--data", type=str, help="dataset root in HumanML3D layout (sets data.root)")
     p.add_argument("--run-dir", type=str, help="output folder (sets trainer.run_dir)")
+    p.add_argument("--init", type=str, help="saved tokenizer directory to start from (sets init)")
     p.add_argument("--resume", action="store_true", help="continue from the run dir's latest checkpoint")
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads per process (default 1: fastest on a shared machine)")
@@ -106,6 +152,8 @@ def main(argv: list[str]) -> int:
         overrides.append(f"data.root={args.data}")
     if args.run_dir:
         overrides.append(f"trainer.run_dir={args.run_dir}")
+    if args.init:
+        overrides.append(f"init={args.init}")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     torch.set_num_threads(max(1, args.threads))
     try:
