@@ -7,7 +7,8 @@ import torch
 
 from motiongpt.config import ConfigError
 from motiongpt.data.labels import MotionLabel
-from motiongpt.lm.data import INSTRUCT_TASKS, LMDataset, balanced_order, length_crop, length_extend, load_items
+from motiongpt.lm.data import (INSTRUCT_TASKS, CaptionNoise, LMDataset, balanced_order, length_crop, length_extend,
+                               load_items)
 from motiongpt.lm.model import MotionLM
 from motiongpt.lm.templates import LMSample, tasks_for
 from motiongpt.paths import REPO_ROOT
@@ -172,3 +173,41 @@ def test_length_extend_holds_the_end_tokens_and_track():
         assert np.array_equal(out.track[4 * before:4 * before + 83], sample.track)
         assert (out.track[:4 * before] == sample.track[0]).all() and (out.track[4 * before + 83:] == sample.track[-1]).all()
     assert added == set(range(0, 5))
+
+
+class _Spy:
+    """A caption noise that records what it is given and marks what it returns."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def __call__(self, caption: str, motion_id: str, rng: random.Random) -> str:
+        self.calls.append((caption, motion_id))
+        return "zzz"
+
+
+def test_caption_noise_touches_only_captions_the_task_reads(tiny_data, vocab):
+    root, tokens = tiny_data
+    spy = _Spy()
+    ds = LMDataset(root, tokens, "train", tasks_for(["t2m", "m2t", "chat_followup_describe"]), vocab, noise=spy)
+    drawn = Counter(ds.example(i % len(ds), random.Random(i)).task for i in range(200))
+    assert len(spy.calls) == drawn["t2m"] > 0 and drawn["m2t"] > 0 and drawn["chat_followup_describe"] > 0
+    assert {mid for _, mid in spy.calls} <= {it.motion_id for it in ds.items}
+
+
+def test_caption_noise_rewrites_labelled_motions_only():
+    noise = CaptionNoise(rewrite=1.0, typos=0.0, labels={"000": "kick"})
+    rng = random.Random(0)
+    assert noise("a person walks forward", "001", rng) == "a person walks forward"
+    assert {noise("a person walks forward", "000", rng) for _ in range(20)} != {"a person walks forward"}
+    typo = CaptionNoise(rewrite=0.0, typos=1.0)
+    assert typo("a person walks forward", "001", rng) != "a person walks forward"
+
+
+def test_caption_rewrite_without_a_manifest_is_a_config_error(tiny_data):
+    root, tokens = tiny_data
+    cfg = train_lm.LMDataConfig(root=str(root), tokens=str(tokens), caption_rewrite=0.3)
+    with pytest.raises(ConfigError, match="data.caption_rewrite: needs the action labels"):
+        train_lm.caption_noise(cfg)
+    assert train_lm.caption_noise(train_lm.LMDataConfig(root=str(root), caption_typos=0.1)).labels is None
+    assert train_lm.caption_noise(train_lm.LMDataConfig(root=str(root))) is None

@@ -454,7 +454,7 @@ FRAMES: tuple[Frame, ...] = (
     Frame("{S} {A} {D}.", 1, manner_free=True), Frame("{N}.", 1, manner_free=True),
 )
 
-_DOUBLE_FINAL = frozenset("run jog step hop skip stop sit get put shrug nod drag trot jab bid hit cut set strut".split())
+_DOUBLE_FINAL = frozenset("run jog step sidestep hop skip stop sit get put shrug nod drag trot jab bid hit cut set strut".split())
 _IRREGULAR_3RD = {"go": "goes", "do": "does", "have": "has", "be": "is"}
 
 

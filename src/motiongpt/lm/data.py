@@ -18,9 +18,9 @@ from __future__ import annotations
 import logging
 import os
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -28,6 +28,7 @@ from torch.utils.data import Dataset
 
 from motiongpt.data.labels import MotionLabel, balanced_repeats
 from motiongpt.data.layout import FEATURES_DIR, Caption, MotionDir
+from motiongpt.data.requests import add_typo, request_caption
 from motiongpt.lm.templates import STAGES, LMExample, LMSample, Task, build_example, stage_tasks
 from motiongpt.lm.vocab import MotionVocab
 from motiongpt.motion.trajectory import root_track
@@ -156,14 +157,31 @@ def balanced_order(items: Sequence[MotionItem], labels: dict[str, MotionLabel], 
     return [i for i, r in enumerate(balanced_repeats(groups, power)) for _ in range(r)]
 
 
+@dataclass(frozen=True)
+class CaptionNoise:
+    """Training-time rephrasing of captions the model only reads: a share `rewrite` of them replaced by an everyday
+    request composed from the motion's action label (`labels`: motion id -> content; unlabelled motions keep
+    theirs), then a share `typos` given one misspelt word (`data.requests`)."""
+
+    rewrite: float = 0.0
+    typos: float = 0.0
+    labels: Mapping[str, str] | None = None
+
+    def __call__(self, caption: str, motion_id: str, rng: random.Random) -> str:
+        label = (self.labels or {}).get(motion_id)
+        if label is not None and rng.random() < self.rewrite:
+            caption = request_caption(label, rng)
+        return add_typo(caption, rng) if rng.random() < self.typos else caption
+
+
 class LMDataset(Dataset):
     """One (input, target) example per draw: random caption, task and phrasing of the motion at position `index`
     (`order[index]`; every motion once when `order` is None), whole motions cropped by up to `crop` (`length_crop`) and
-    lengthened by up to `extend` (`length_extend`)."""
+    lengthened by up to `extend` (`length_extend`), captions the task only reads rephrased by `noise`."""
 
     def __init__(self, root: str | os.PathLike, tokens_dir: str | os.PathLike, split: str, tasks: Sequence[Task],
                  vocab: MotionVocab, items: list[MotionItem] | None = None, order: Sequence[int] | None = None,
-                 crop: float = 0.0, extend: float = 0.0) -> None:
+                 crop: float = 0.0, extend: float = 0.0, noise: CaptionNoise | None = None) -> None:
         if not tasks:
             raise ValueError("LMDataset needs at least one task")
         self.items = items if items is not None else load_items(root, tokens_dir, split, vocab.codebook_size)
@@ -173,7 +191,7 @@ class LMDataset(Dataset):
         for name, value in (("crop", crop), ("extend", extend)):
             if not 0 <= value < 0.5:
                 raise ValueError(f"LMDataset: {name} {value} is not in [0, 0.5)")
-        self.tasks, self.vocab, self.crop, self.extend = list(tasks), vocab, crop, extend
+        self.tasks, self.vocab, self.crop, self.extend, self.noise = list(tasks), vocab, crop, extend, noise
         self.needs_other = any("other" in t.needs for t in self.tasks)
 
     def __len__(self) -> int:
@@ -192,6 +210,8 @@ class LMDataset(Dataset):
             raise ValueError(f"motion {self.items[index].motion_id}: cannot serve any of the tasks "
                              f"{[t.name for t in self.tasks]} ({self.tasks[0].unmet(sample)})")
         task = rng.choices(usable, weights=[t.weight for t in usable])[0]
+        if self.noise is not None and task.reads_caption_only:
+            sample = replace(sample, caption=self.noise(sample.caption, self.items[index].motion_id, rng))
         return build_example(task, sample, self.vocab, rng)
 
     def __getitem__(self, index: int) -> LMExample:

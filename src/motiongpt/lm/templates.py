@@ -238,6 +238,11 @@ class Task:
         return any(slot in self.outputs[0] for slot in MOTION_SLOTS)
 
     @property
+    def reads_caption_only(self) -> bool:
+        """True when the caption is an input and never part of the answer (so it may be rephrased in training)."""
+        return any(CAPTION in p for p in self.inputs) and not any(CAPTION in p for p in self.outputs)
+
+    @property
     def output_slot(self) -> str | None:
         """The motion slot the answer generates (None for text answers)."""
         return next((s for s in MOTION_SLOTS if s in self.outputs[0]), None)

@@ -26,7 +26,7 @@ from motiongpt.config import ConfigError, Fraction, TrainerConfig, load_config
 from motiongpt.data.labels import read_motion_labels
 from motiongpt.data.layout import MotionDir
 from motiongpt.lm.batch import collate
-from motiongpt.lm.data import STAGE_TASKS, LMDataset, MotionItem, balanced_order, load_items
+from motiongpt.lm.data import STAGE_TASKS, CaptionNoise, LMDataset, MotionItem, balanced_order, load_items
 from motiongpt.lm.model import (MAX_MOTION_TOKENS, MINILM_PRESET, PRESETS, SMOLLM2_PRESET, MotionLM,
                                 minilm_text_tokenizer, smollm2_text_tokenizer)
 from motiongpt.lm.templates import Task, tasks_for
@@ -49,6 +49,8 @@ class LMDataConfig:
     balance: Fraction = 0.0  # 0: every motion equally often; 1: every action label (manifest) equally often
     length_crop: float = 0.0  # each draw trims up to this fraction of a whole motion's tokens from its ends
     length_extend: float = 0.0  # ... then adds up to this fraction by holding its first / last token
+    caption_rewrite: Fraction = 0.0  # share of read-only captions replaced by an everyday request from the label
+    caption_typos: Fraction = 0.0  # share of read-only captions given one misspelt word (data.requests)
     tasks: list[str] = field(default_factory=list)  # empty: the stage's default task list
     task_weights: dict[str, float] = field(default_factory=dict)  # task name -> weight replacing templates.json's
     text_tokenizer: Optional[str] = None  # local Hugging Face tokenizer dir; None trains one on the captions
@@ -163,6 +165,20 @@ def training_order(cfg: LMDataConfig, items: list[MotionItem]) -> list[int] | No
     return order
 
 
+def caption_noise(cfg: LMDataConfig) -> CaptionNoise | None:
+    """`data.caption_rewrite` / `data.caption_typos` as a CaptionNoise (None when both are 0); rewriting needs the
+    action labels of a Bandai manifest."""
+    if cfg.caption_rewrite == 0 and cfg.caption_typos == 0:
+        return None
+    labels = None
+    if cfg.caption_rewrite > 0:
+        try:
+            labels = {mid: lab.label for mid, lab in read_motion_labels(MotionDir(cfg.root)).items()}
+        except (FileNotFoundError, ValueError) as err:
+            raise ConfigError(f"data.caption_rewrite: needs the action labels of a Bandai manifest ({err})") from None
+    return CaptionNoise(cfg.caption_rewrite, cfg.caption_typos, labels)
+
+
 def weighted_tasks(cfg: LMDataConfig, stage: str = "instruct") -> list[Task]:
     """The stage's tasks (or `cfg.tasks`) with `cfg.task_weights` replacing their templates.json weights."""
     tasks = tasks_for(cfg.tasks or STAGE_TASKS[stage])
@@ -185,7 +201,8 @@ def run(cfg: LMStageConfig, resume: bool = False) -> Path:
     train_set = LMDataset(cfg.data.root, cfg.data.tokens, cfg.data.split, tasks, lm.vocab, items=items,
                           order=training_order(cfg.data, items),
                           crop=fraction("data.length_crop", cfg.data.length_crop),
-                          extend=fraction("data.length_extend", cfg.data.length_extend))
+                          extend=fraction("data.length_extend", cfg.data.length_extend),
+                          noise=caption_noise(cfg.data))
     evaluate = None
     if cfg.data.val_examples > 0:
         try:
