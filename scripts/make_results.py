@@ -3,7 +3,8 @@
     .venv/bin/python scripts/make_results.py                        # default model, data/bandai, 20 replications
     .venv/bin/python scripts/make_results.py --model DIR --data DIR --replications 20 --out RESULTS.md
 
-Runs `motiongpt eval t2m|m2t|pred|inbetween|recon|actions` (actions twice: the dev and the test captions; the
+Runs `motiongpt eval t2m|m2t|pred|inbetween|recon|actions` (actions three times: the dev, the test and the free-form
+probe captions; the
 same code as the CLI; JSON per task in `results/`), measures text-to-motion and motion-to-text latency of the model, and writes RESULTS.md atomically
 with the tables, the commands, the machine and a hand-written reading (`docs/results_reading.md`).
 """
@@ -23,9 +24,10 @@ from motiongpt.eval import runner
 from motiongpt.paths import REPO_ROOT, default_model_dir
 from motiongpt.utils import atomic_write_json, atomic_write_text
 
-TASKS = ("t2m", "m2t", "pred", "inbetween", "recon", "actions_dev", "actions_test", "chat")
+TASKS = ("t2m", "m2t", "pred", "inbetween", "recon", "actions_dev", "actions_test", "actions_probe", "chat")
 FULL_PROTOCOL = ("t2m",)  # regenerated per replication even under --reuse (the original protocol)
-ACTION_CAPTIONS = {"actions_dev": "dev", "actions_test": "test"}  # `eval actions` tables: name -> --captions
+# `eval actions` tables: name -> --captions; the probe is our own free-form wording, used for choosing models (not dev)
+ACTION_CAPTIONS = {"actions_dev": "dev", "actions_test": "test", "actions_probe": "scripts/probes/actions_freeform_val.json"}
 
 
 def eval_args(task: str, opts: argparse.Namespace) -> list[str]:
