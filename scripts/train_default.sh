@@ -24,8 +24,9 @@ stamp "2/9 motion tokenizer (VQ-VAE)"
   $MG train vq --config configs/vq/cpu.yaml --data $DATA --run-dir runs/vq_cpu --threads "$THREADS" \
     $(resume_flag runs/vq_cpu)
 
-stamp "3/9 token cache"
+stamp "3/9 token caches (one spelling per motion; four, from frame offsets 0-3, for the last LM stages)"
 $MG tokenize --tokenizer runs/vq_cpu/tokenizer/best --data $DATA --out $DATA/tokens/vq_cpu
+$MG tokenize --tokenizer runs/vq_cpu/tokenizer/best --data $DATA --out $DATA/tokens/vq_cpu_off4 --offsets 4
 
 stamp "4/9 evaluator"
 [ -f runs/evaluator/export/best/model.safetensors ] || \
@@ -42,10 +43,11 @@ stamp "6/9 LM stage 2: pre-training (BERT2BERT from all-MiniLM-L6-v2)"
   $MG train lm --config configs/lm/minilm.yaml --data $DATA --tokens $DATA/tokens/vq_cpu \
     --run-dir runs/lm_pretrain $(resume_flag runs/lm_pretrain)
 
-# lm_stage RUN CONFIG INIT: one instruction-tuning stage from INIT's export, skipped when RUN has its export
+# lm_stage RUN CONFIG INIT [CACHE]: one instruction-tuning stage from INIT's export on a token cache (default vq_cpu),
+# skipped when RUN has its export
 lm_stage() {
   [ -f "runs/$1/export/last/model.safetensors" ] || \
-    $MG train lm --config "configs/lm/$2.yaml" --data $DATA --tokens $DATA/tokens/vq_cpu \
+    $MG train lm --config "configs/lm/$2.yaml" --data $DATA --tokens "$DATA/tokens/${4:-vq_cpu}" \
       --init "runs/$3/export/last" --run-dir "runs/$1" $(resume_flag "runs/$1")
 }
 
@@ -59,6 +61,10 @@ stamp "7d/9 LM stage 3d: caption-to-motion tasks weighted 3x"
 lm_stage lm_t2m_focus minilm_t2m_focus lm_balanced_full
 stamp "7e/9 LM stage 3e: caption-to-motion tasks weighted 5x"
 lm_stage lm_t2m_focus2 minilm_t2m_focus2 lm_t2m_focus
+stamp "7f/9 LM stage 3f: four token spellings per motion, 30% of read captions rephrased as everyday requests"
+lm_stage lm_everyday minilm_everyday lm_t2m_focus2 vq_cpu_off4
+stamp "7g/9 LM stage 3g: the same with 50% requests, 15% typos"
+lm_stage lm_everyday_strong minilm_everyday_strong lm_everyday vq_cpu_off4
 
 stamp "8/9 assemble checkpoints/default (LM weights stored in bf16, tokenizer in fp16)"
 .venv/bin/python - <<'PY'
@@ -66,7 +72,7 @@ from motiongpt.lm.model import MotionLM
 from motiongpt.lm.pipeline import Pipeline
 from motiongpt.tokenizer import MotionTokenizer
 
-pipe = Pipeline(MotionLM.from_pretrained("runs/lm_t2m_focus2/export/last"),
+pipe = Pipeline(MotionLM.from_pretrained("runs/lm_everyday_strong/export/last"),
                 MotionTokenizer.from_pretrained("runs/vq_cpu/tokenizer/best"), device="cpu")
 print("wrote", pipe.save_pretrained("checkpoints/default", evaluator_dir="runs/evaluator/export/best",
                                     extra_dirs={"recognizer": "runs/recognizer/export/best"}, lm_dtype="bfloat16",
