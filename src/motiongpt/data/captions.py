@@ -537,7 +537,7 @@ def _fill(template: str, subject: Subject, side: str = "") -> str:
     return template.format(poss=poss, refl=REFLEXIVE[poss], side=side)
 
 
-def _article(phrase: str) -> str:
+def article(phrase: str) -> str:
     """'a'/'an' + phrase."""
     return ("an " if phrase[0] in "aeiou" else "a ") + phrase
 
@@ -571,8 +571,8 @@ def _noun_phrase(content: ContentBank, style: StyleBank, manner_free: bool, rng:
     """'a jog forward' or, with the style, 'a weary jog forward'."""
     noun = rng.choice(content.nouns)
     if manner_free or (style is _NORMAL and rng.random() < 0.5):
-        return _article(noun)
-    return _article(f"{rng.choice(style.adjectives)} {noun}")
+        return article(noun)
+    return article(f"{rng.choice(style.adjectives)} {noun}")
 
 
 def _sentence(content: ContentBank, style: StyleBank, side: str | None, rng: random.Random) -> str:

@@ -18,8 +18,8 @@ from __future__ import annotations
 import random
 import re
 
-from motiongpt.data.captions import (CONTENTS, PLAIN_SUBJECTS, REFLEXIVE, ContentBank, conjugate, plain_phrase,
-                                     swap_left_right)
+from motiongpt.data.captions import (CONTENTS, PLAIN_SUBJECTS, REFLEXIVE, ContentBank, article, conjugate,
+                                     plain_phrase, swap_left_right)
 
 _WALK_LEFT = ("walk sideways to the left", "sidestep to the left", "step sideways to {poss} left",
               "shuffle sideways to the left", "take side steps leftward", "move left with side steps", "strafe left",
@@ -104,10 +104,6 @@ def _filled(phrase: str, poss: str) -> str:
     return phrase.format(poss=poss, refl=_REFLEXIVE[poss])
 
 
-def _with_article(noun: str) -> str:
-    return ("an " if noun[0] in "aeiou" else "a ") + noun
-
-
 def request_caption(content: str, rng: random.Random) -> str:
     """One everyday request for an action of label `content` (a key of `captions.CONTENTS`), drawn with `rng`."""
     if content not in CONTENTS:
@@ -124,7 +120,7 @@ def request_caption(content: str, rng: random.Random) -> str:
     return template.format(B=plain_phrase(_filled(phrase, you)), O=rng.choice(OBJECTS), S=subject,
                            I=conjugate(_filled(phrase, "my" if you == "my" else poss), "progressive"),
                            A=conjugate(_filled(phrase, poss), "present"),
-                           N=_with_article(rng.choice(nouns)) if nouns else "")
+                           N=article(rng.choice(nouns)) if nouns else "")
 
 
 def add_typo(text: str, rng: random.Random) -> str:
