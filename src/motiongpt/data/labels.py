@@ -20,6 +20,7 @@ from motiongpt.data.captions import CONTENTS, swap_left_right
 from motiongpt.data.layout import MotionDir
 
 MANIFEST = "manifest.json"
+UNLABELLED = "(unlabelled)"  # the balancing group of motions without a manifest label (composed, custom)
 
 
 @dataclass(frozen=True)
@@ -77,3 +78,10 @@ def balanced_repeats(groups: Sequence[str], power: float) -> list[int]:
         return []
     largest = max(sizes.values())
     return [max(1, round((largest / sizes[g]) ** power)) for g in groups]
+
+
+def balanced_positions(motion_ids: Sequence[str], labels: dict[str, MotionLabel], power: float) -> list[int]:
+    """Index into `motion_ids` per position, each repeated by `balanced_repeats` of its label (motions without a
+    label form one group, `UNLABELLED`)."""
+    groups = [labels[m].label if m in labels else UNLABELLED for m in motion_ids]
+    return [i for i, r in enumerate(balanced_repeats(groups, power)) for _ in range(r)]

@@ -125,7 +125,7 @@ def request_caption(content: str, rng: random.Random) -> str:
 
 def add_typo(text: str, rng: random.Random) -> str:
     """`text` with one word of four or more letters misspelt: two letters swapped, one dropped or one doubled."""
-    words = [m for m in re.finditer(r"[A-Za-z]{4,}", text)]
+    words = list(re.finditer(r"[A-Za-z]{4,}", text))
     if not words:
         return text
     m = rng.choice(words)

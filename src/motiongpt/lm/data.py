@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from motiongpt.data.labels import MotionLabel, balanced_repeats
+from motiongpt.data.labels import MotionLabel, balanced_positions
 from motiongpt.data.layout import FEATURES_DIR, Caption, MotionDir
 from motiongpt.data.requests import add_typo, request_caption
 from motiongpt.lm.templates import STAGES, LMExample, LMSample, Task, build_example, stage_tasks
@@ -35,7 +35,6 @@ from motiongpt.motion.trajectory import root_track
 
 log = logging.getLogger(__name__)
 
-UNLABELLED = "(unlabelled)"  # the balancing group of motions without a manifest label (composed, custom)
 STAGE_TASKS = {stage: stage_tasks(stage) for stage in STAGES}  # declared in templates.json
 PRETRAIN_TASKS = STAGE_TASKS["pretrain"]
 INSTRUCT_TASKS = STAGE_TASKS["instruct"]
@@ -153,8 +152,7 @@ def length_extend(sample: LMSample, rng: random.Random, fraction: float, frames_
 def balanced_order(items: Sequence[MotionItem], labels: dict[str, MotionLabel], power: float) -> list[int]:
     """Item index per dataset position, each motion repeated so that a label with n motions is drawn in
     proportion to n^(1 - power) (`data.labels.balanced_repeats`); motions without a label form one group."""
-    groups = [labels[it.motion_id].label if it.motion_id in labels else UNLABELLED for it in items]
-    return [i for i, r in enumerate(balanced_repeats(groups, power)) for _ in range(r)]
+    return balanced_positions([it.motion_id for it in items], labels, power)
 
 
 @dataclass(frozen=True)

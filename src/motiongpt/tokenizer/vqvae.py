@@ -263,8 +263,7 @@ class MotionTokenizer(nn.Module):
             z, token_mask = self._encode_latents(batch.features, batch.lengths)
             q = torch.zeros_like(z, dtype=torch.float32)
             q[token_mask] = self.quantizer.lookup(self.quantizer.nearest(z[token_mask]))
-        loss, stats = self._reconstruction_loss(self._decode_latents(q, token_mask), batch)
-        return loss, stats
+        return self._reconstruction_loss(self._decode_latents(q, token_mask), batch)
 
     def _reconstruction_loss(self, recon: torch.Tensor, batch: MotionBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Weighted feature + ric (+ joint) terms of a reconstruction (B, T', D) of a batch, and the detached terms."""

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Literal, Optional
 
 from motiongpt.config import ConfigError, Fraction, TrainerConfig, load_config
-from motiongpt.data.labels import read_motion_labels
 from motiongpt.data.layout import MotionDir
 from motiongpt.lm.batch import collate
 from motiongpt.lm.data import STAGE_TASKS, CaptionNoise, LMDataset, MotionItem, balanced_order, load_items
@@ -31,6 +30,7 @@ from motiongpt.lm.model import (MAX_MOTION_TOKENS, MINILM_PRESET, PRESETS, SMOLL
                                 minilm_text_tokenizer, smollm2_text_tokenizer)
 from motiongpt.lm.templates import Task, tasks_for
 from motiongpt.lm.vocab import MotionVocab, load_text_tokenizer, train_text_tokenizer
+from motiongpt.train.stage import manifest_labels
 
 PRETRAINED_PRESETS = (MINILM_PRESET, SMOLLM2_PRESET)  # warm-started from weights installed by a package
 log = logging.getLogger(__name__)
@@ -104,8 +104,7 @@ def build_lm(cfg: LMStageConfig, captions: list[str]) -> MotionLM:
             raise ConfigError(f"--init {cfg.init} has {lm.vocab.codebook_size} motion tokens but "
                               f"data.codebook_size={cfg.data.codebook_size}")
         lm.train()
-        lm.encoder_lr_scale, lm.input_corruption = cfg.model.encoder_lr_scale, fraction("model.input_corruption", cfg.model.input_corruption)
-        return lm
+        return with_training_knobs(lm, cfg.model)
     if cfg.model.preset not in PRESETS + PRETRAINED_PRESETS and not backbone_dir(cfg):
         raise ConfigError(f"model.preset: unknown {cfg.model.preset!r}; expected one of {PRETRAINED_PRESETS + PRESETS}")
     vocab = build_vocab(cfg, captions)
@@ -118,7 +117,12 @@ def build_lm(cfg: LMStageConfig, captions: list[str]) -> MotionLM:
     else:
         lm = MotionLM.from_preset(cfg.model.preset, vocab, dropout=cfg.model.dropout, seed=cfg.trainer.seed)
     lm.max_motion_tokens = cfg.model.max_motion_tokens
-    lm.encoder_lr_scale, lm.input_corruption = cfg.model.encoder_lr_scale, fraction("model.input_corruption", cfg.model.input_corruption)
+    return with_training_knobs(lm, cfg.model)
+
+
+def with_training_knobs(lm: MotionLM, cfg: LMModelConfig) -> MotionLM:
+    """`lm` with the stage's encoder learning-rate scale and decoder input corruption set."""
+    lm.encoder_lr_scale, lm.input_corruption = cfg.encoder_lr_scale, fraction("model.input_corruption", cfg.input_corruption)
     return lm
 
 
@@ -156,11 +160,7 @@ def training_order(cfg: LMDataConfig, items: list[MotionItem]) -> list[int] | No
     """Dataset positions balanced over action labels (`data.balance` > 0), None for every motion once."""
     if cfg.balance == 0:
         return None
-    try:
-        labels = read_motion_labels(MotionDir(cfg.root))
-    except (FileNotFoundError, ValueError) as err:
-        raise ConfigError(f"data.balance: needs the action labels of a Bandai manifest ({err})") from None
-    order = balanced_order(items, labels, cfg.balance)
+    order = balanced_order(items, manifest_labels(MotionDir(cfg.root), "data.balance"), cfg.balance)
     log.info("data.balance %.2f: %d positions for %d motions", cfg.balance, len(order), len(items))
     return order
 
@@ -172,10 +172,7 @@ def caption_noise(cfg: LMDataConfig) -> CaptionNoise | None:
         return None
     labels = None
     if cfg.caption_rewrite > 0:
-        try:
-            labels = {mid: lab.label for mid, lab in read_motion_labels(MotionDir(cfg.root)).items()}
-        except (FileNotFoundError, ValueError) as err:
-            raise ConfigError(f"data.caption_rewrite: needs the action labels of a Bandai manifest ({err})") from None
+        labels = {mid: lab.label for mid, lab in manifest_labels(MotionDir(cfg.root), "data.caption_rewrite").items()}
     return CaptionNoise(cfg.caption_rewrite, cfg.caption_typos, labels)
 
 

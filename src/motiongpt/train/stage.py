@@ -10,6 +10,10 @@ import logging
 import sys
 from typing import Any
 
+from motiongpt.config import ConfigError
+from motiongpt.data.labels import MotionLabel, read_motion_labels
+from motiongpt.data.layout import MotionDir
+
 
 def stage_parser(stage: str, doc: str | None, data_help: str, config_example: str, run_dir: bool = True
                  ) -> argparse.ArgumentParser:
@@ -31,6 +35,14 @@ def parse_stage_args(parser: argparse.ArgumentParser, argv: list[str] | None) ->
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     run_dir = getattr(args, "run_dir", None)
     return args, list(args.overrides) + ([f"trainer.run_dir={run_dir}"] if run_dir else [])
+
+
+def manifest_labels(data: MotionDir, key: str) -> dict[str, MotionLabel]:
+    """The action labels of `data`'s Bandai manifest; a ConfigError naming config `key` when there are none."""
+    try:
+        return read_motion_labels(data)
+    except (FileNotFoundError, ValueError) as err:
+        raise ConfigError(f"{key}: needs the action labels of a Bandai manifest ({err})") from None
 
 
 def report(result: Any, trainer: Any, what: str, metric: str) -> None:

@@ -37,12 +37,13 @@ import torch
 
 from motiongpt.config import ConfigError, Fraction, TrainerConfig, load_config
 from motiongpt.data.datasets import MotionWindowDataset, collate_motion
-from motiongpt.data.labels import balanced_repeats, read_motion_labels
+from motiongpt.data.labels import balanced_positions
 from motiongpt.dist import shutdown
 from motiongpt.data.layout import MotionDir
 from motiongpt.eval.recon import reconstruction_table
 from motiongpt.tokenizer.vqvae import MotionTokenizer, TokenizerConfig
 from motiongpt.train.engine import Trainer
+from motiongpt.train.stage import manifest_labels
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +88,8 @@ def initial_tokenizer(cfg: VQStageConfig, data: MotionDir) -> MotionTokenizer:
         return build_tokenizer(cfg, data)
     tokenizer = MotionTokenizer.from_pretrained(cfg.init)
     std = np.asarray(data.std, dtype=np.float32)
-    for name, value in (("Mean", data.mean), ("Std", data.std)):  # within 2% of a std: fp16-stored buffers pass
-        if (np.abs(getattr(tokenizer, name.lower()).numpy() - np.asarray(value, dtype=np.float32)) / std).max() > 0.02:
+    for name, ours in (("Mean", tokenizer.mean), ("Std", tokenizer.std)):  # within 2% of a std: fp16-stored buffers pass
+        if (np.abs(ours.numpy() - np.asarray(getattr(data, name.lower()), dtype=np.float32)) / std).max() > 0.02:
             raise ConfigError(f"--init {cfg.init}: its normaliser differs from {data.root}/{name}.npy")
     if cfg.train == "decoder":
         tokenizer.encoder.requires_grad_(False)
@@ -98,12 +99,7 @@ def initial_tokenizer(cfg: VQStageConfig, data: MotionDir) -> MotionTokenizer:
 
 def balanced_ids(data: MotionDir, ids: list[str], power: float) -> list[str]:
     """`ids` with each repeated so that every action label is drawn in proportion to n^(1 - power)."""
-    try:
-        labels = read_motion_labels(data)
-    except (FileNotFoundError, ValueError) as err:
-        raise ConfigError(f"data.balance: needs the action labels of a Bandai manifest ({err})") from None
-    groups = [labels[m].label if m in labels else "" for m in ids]
-    return [m for m, r in zip(ids, balanced_repeats(groups, power)) for _ in range(r)]
+    return [ids[i] for i in balanced_positions(ids, manifest_labels(data, "data.balance"), power)]
 
 
 def build_trainer(cfg: VQStageConfig) -> Trainer:
