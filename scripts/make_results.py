@@ -103,7 +103,7 @@ def render(results: dict, lat: dict, opts: argparse.Namespace, wall: dict) -> st
                   "the human-written dev captions and on test-split captions (3 seeds each, T = 0.7), "
                   "text-to-motion R@3 / FID and motion-to-text R@3 / CIDEr (`--reuse`, 3 replications), steps "
                   "reached, parameters, LM size on disk (fp32 export) and a 196-frame batch-1 latency. For scale: "
-                  "the shipped model had about 230 minutes of LM training (stages 2 to 3g).",
+                  "the shipped model had about 280 minutes of LM training (stages 2 to 3i).",
                   "", ablation.read_text(encoding="utf-8").strip()]
     if reading.exists():
         lines += ["", reading.read_text(encoding="utf-8").strip()]

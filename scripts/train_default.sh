@@ -65,6 +65,10 @@ stamp "7f/9 LM stage 3f: four token spellings per motion, 30% of read captions r
 lm_stage lm_everyday minilm_everyday lm_t2m_focus2 vq_cpu_off4
 stamp "7g/9 LM stage 3g: the same with 50% requests, 15% typos"
 lm_stage lm_everyday_strong minilm_everyday_strong lm_everyday vq_cpu_off4
+stamp "7h/9 LM stage 3h: the same with 70% requests, 20% typos"
+lm_stage lm_everyday_stronger minilm_everyday_stronger lm_everyday_strong vq_cpu_off4
+stamp "7i/9 LM stage 3i: the same with 90% requests, 25% typos"
+lm_stage lm_everyday_max minilm_everyday_max lm_everyday_stronger vq_cpu_off4
 
 stamp "8/9 assemble checkpoints/default (LM weights stored in bf16, tokenizer in fp16)"
 .venv/bin/python - <<'PY'
@@ -72,7 +76,7 @@ from motiongpt.lm.model import MotionLM
 from motiongpt.lm.pipeline import Pipeline
 from motiongpt.tokenizer import MotionTokenizer
 
-pipe = Pipeline(MotionLM.from_pretrained("runs/lm_everyday_strong/export/last"),
+pipe = Pipeline(MotionLM.from_pretrained("runs/lm_everyday_max/export/last"),
                 MotionTokenizer.from_pretrained("runs/vq_cpu/tokenizer/best"), device="cpu")
 print("wrote", pipe.save_pretrained("checkpoints/default", evaluator_dir="runs/evaluator/export/best",
                                     extra_dirs={"recognizer": "runs/recognizer/export/best"}, lm_dtype="bfloat16",
