@@ -64,6 +64,30 @@ def test_round_trip_through_saved_yaml(tmp_path):
     assert config_to_dict(again)["model"]["dims"] == [1, 2]
 
 
+def test_base_file_is_merged_key_by_key_and_overridden(tmp_path):
+    (tmp_path / "parent.yaml").write_text(yaml.safe_dump(
+        {"model": {"width": 16, "act": "gelu"}, "trainer": {"schedule": {"max_steps": 50, "warmup_steps": 5}}}))
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "child.yaml").write_text("base: ../parent.yaml\nmodel: {width: 32}\n"
+                                                 "trainer: {schedule: {max_steps: 70}}\n")
+    cfg = load_config(_Stage, tmp_path / "sub" / "child.yaml", ["model.act=relu"])
+    assert (cfg.model.width, cfg.model.act) == (32, "relu")
+    assert (cfg.trainer.schedule.max_steps, cfg.trainer.schedule.warmup_steps) == (70, 5)
+
+
+def test_base_cycles_and_bad_bases_are_refused(tmp_path):
+    (tmp_path / "a.yaml").write_text("base: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("base: a.yaml\n")
+    (tmp_path / "c.yaml").write_text("base: [a.yaml]\n")
+    with pytest.raises(ConfigError, match="cycle"):
+        load_config(_Stage, tmp_path / "a.yaml")
+    with pytest.raises(ConfigError, match="base: expected a file name"):
+        load_config(_Stage, tmp_path / "c.yaml")
+    (tmp_path / "d.yaml").write_text("base: missing.yaml\n")
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(_Stage, tmp_path / "d.yaml")
+
+
 def test_missing_and_invalid_files(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_config(_Stage, tmp_path / "nope.yaml")

@@ -1,7 +1,8 @@
 """Typed configuration: dataclasses per concern, loaded as defaults -> YAML file -> dotted overrides.
 
 Every training stage declares one dataclass per concern (data, model, optim, schedule, checkpoint, logging)
-and composes them into a stage config. `load_config` fills it from the defaults, then a YAML file, then
+and composes them into a stage config. `load_config` fills it from the defaults, then a YAML file (which may
+name another YAML it starts from with `base: other.yaml`, path relative to it, mappings merged key by key), then
 command-line overrides such as `model.codebook_size=256` or `trainer.optim.betas=[0.9,0.99]` (values parsed
 with `yaml.safe_load`). Every value is type-checked against the dataclass annotations (int, float, bool, str,
 Optional, Union, list, tuple, dict, Literal, nested dataclasses) and against the checks in `Annotated` ones
@@ -249,7 +250,33 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+BASE_KEY = "base"  # a YAML file may start from another one (path relative to it) and set only what differs
+
+
+def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The mapping of YAML file `path`, on top of the file its `base:` key names (recursively, deep-merged)."""
+    data = _read_yaml_file(path)
+    base = data.pop(BASE_KEY, None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ConfigError(f"{path}: {BASE_KEY}: expected a file name, got {base!r}")
+    base_path = (path.parent / base).resolve()
+    if base_path in seen + (path.resolve(),):
+        raise ConfigError(f"{path}: {BASE_KEY}: {base} is already part of this chain (a cycle)")
+    return _deep_merge(_read_yaml(base_path, seen + (path.resolve(),)), data)
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `top`'s values put in, mappings merged key by key."""
+    out = dict(base)
+    for key, value in top.items():
+        both = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = _deep_merge(out[key], value) if both else value
+    return out
+
+
+def _read_yaml_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
