@@ -89,6 +89,7 @@ def barrier() -> None:
 
 
 def shutdown() -> None:
-    """Leave the process group if this process joined one."""
+    """Leave the process group if this process joined one, after every rank got here (no-op otherwise)."""
     if dist.is_available() and dist.is_initialized():
+        barrier()
         dist.destroy_process_group()

@@ -154,11 +154,11 @@ def _ddp_worker(rank: int, world: int, port: int, run_dir: str) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank),
                       WORLD_SIZE=str(world))
     torch.set_num_threads(1)
-    from motiongpt import dist as distributed
-
     trainer = Trainer(_Net(stochastic=False), _cfg(Path(run_dir)), _Noisy(), _collate)
+    assert torch.distributed.is_initialized()
     trainer.fit()
-    distributed.shutdown()
+    assert not torch.distributed.is_initialized(), "a finished fit leaves the process group"
+    assert not isinstance(trainer._wrapped, nn.parallel.DistributedDataParallel)
 
 
 @pytest.mark.slow

@@ -28,7 +28,8 @@ exports. Checkpoints are written to a temporary folder and renamed (never half-w
 `checkpoint.keep_last` are kept. Loading never unpickles.
 
 Multi-process: launch the same script with `torchrun --nproc_per_node=N ...`; `Trainer` joins the process
-group (gloo on CPU, nccl on CUDA), wraps the loss in DistributedDataParallel, and only rank 0 writes.
+group (gloo on CPU, nccl on CUDA), wraps the loss in DistributedDataParallel, and only rank 0 writes; a finished
+`fit` leaves the group again (`Trainer.close`).
 """
 from __future__ import annotations
 
@@ -491,9 +492,21 @@ class Trainer:
         self.save_checkpoint()
         if self.export is not None and self.dist.is_main:
             self.export(self.model, self.export_dir / "last")
+        self.close()
+        return TrainResult(self.step, metrics, self.best, self.history)
+
+    def close(self) -> None:
+        """Close the log writer; under DDP drop the wrapper (it holds the process group) and leave the group.
+
+        `fit` ends with it, so a finished rank destroys its gloo/nccl group while the interpreter is fully alive
+        (a group torn down at interpreter exit can abort the process). Every rank waits for the others first.
+        """
         if self._writer is not None:
             self._writer.close()
-        return TrainResult(self.step, metrics, self.best, self.history)
+            self._writer = None
+        if isinstance(self._wrapped, nn.parallel.DistributedDataParallel):
+            self._wrapped = _LossModule(self.model, self.loss_fn)
+            D.shutdown()
 
     def _out_of_time(self, deadline: float | None) -> bool:
         """`schedule.max_cpu_minutes` spent (rank 0 decides, so every rank stops at the same step)."""

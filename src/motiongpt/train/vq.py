@@ -38,7 +38,6 @@ import torch
 from motiongpt.config import ConfigError, Fraction, TrainerConfig, load_config
 from motiongpt.data.datasets import MotionWindowDataset, collate_motion
 from motiongpt.data.labels import balanced_positions
-from motiongpt.dist import shutdown
 from motiongpt.data.layout import MotionDir
 from motiongpt.eval.recon import reconstruction_table
 from motiongpt.tokenizer.vqvae import MotionTokenizer, TokenizerConfig
@@ -159,8 +158,6 @@ def main(argv: list[str]) -> int:
     except (ConfigError, FileExistsError, FileNotFoundError, ValueError) as err:
         print(f"motiongpt train vq: error: {err}", file=sys.stderr)
         return 2
-    finally:
-        shutdown()
     if trainer.dist.is_main:
         print(f"done: {result.step} steps; best val MPJPE {result.best}; tokenizer in {trainer.export_dir}")
     return 0
