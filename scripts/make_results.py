@@ -7,6 +7,8 @@ Runs `motiongpt eval t2m|m2t|pred|inbetween|recon|actions` (actions three times:
 probe captions; the
 same code as the CLI; JSON per task in `results/`), measures text-to-motion and motion-to-text latency of the model, and writes RESULTS.md atomically
 with the tables, the commands, the machine and a hand-written reading (`docs/results_reading.md`).
+`--render-only` rewrites RESULTS.md from the JSON in `results/` with the protocol flags of the evaluating run
+(`results/make_results_args.json`), so re-rendering after editing the reading cannot misstate the commands.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from motiongpt.utils import atomic_write_json, atomic_write_text
 TASKS = ("t2m", "m2t", "pred", "inbetween", "recon", "actions_dev", "actions_test", "actions_probe", "chat")
 FULL_PROTOCOL = ("t2m",)  # regenerated per replication even under --reuse (the original protocol)
 # `eval actions` tables: name -> --captions; the probe is our own free-form wording, used for choosing models (not dev)
+PROTOCOL_FLAGS = ("replications", "reuse", "mm_texts", "mm_repeats", "limit", "action_replications")
 ACTION_CAPTIONS = {"actions_dev": "dev", "actions_test": "test", "actions_probe": "scripts/probes/actions_freeform_val.json"}
 
 
@@ -113,6 +116,11 @@ def render(results: dict, lat: dict, opts: argparse.Namespace, wall: dict) -> st
 def render_cached(opts: argparse.Namespace) -> int:
     """RESULTS.md from `<results-dir>/<task>.json` and `latency.json` written by an earlier full run."""
     folder = Path(opts.results_dir)
+    recorded = folder / "make_results_args.json"
+    if recorded.exists():
+        flags = json.loads(recorded.read_text(encoding="utf-8"))
+        vars(opts).update({k: flags[k] for k in PROTOCOL_FLAGS if k in flags})
+        print(f"protocol flags of the evaluating run ({recorded}): {flags}")
     results = {t: json.loads((folder / f"{t}.json").read_text()) for t in opts.tasks if (folder / f"{t}.json").exists()}
     lat = json.loads((folder / "latency.json").read_text())
     atomic_write_text(opts.out, render(results, lat, opts, {t: r.get("wall_s", 0.0) for t, r in results.items()}))
@@ -140,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     if opts.render_only:
         return render_cached(opts)
     results, wall = {}, {}
+    atomic_write_json(Path(opts.results_dir) / "make_results_args.json", {k: getattr(opts, k) for k in PROTOCOL_FLAGS})
     for task in opts.tasks:
         cached = Path(opts.results_dir) / f"{task}.json"
         t0 = time.perf_counter()

@@ -195,6 +195,12 @@ def test_guidance_option_reaches_text_to_motion(setup):
     assert R.build_parser().parse_args(["actions", "--data", "d", "--guidance", "1.5"]).guidance == 1.5
 
 
+def test_sampling_options_reach_text_to_motion(setup):
+    data, ev, pipe = setup
+    R.eval_t2m(pipe, ev, data, _opts(replications=1, baselines=False, temperature=0.4, top_k=5))
+    assert pipe.t2m_decoding and all(d == {"temperature": 0.4, "top_k": 5} for d in pipe.t2m_decoding)
+
+
 def test_candidates_option_reaches_motion_to_text(setup):
     data, ev, pipe = setup
     R.eval_m2t(pipe, ev, data, _opts(replications=1, baselines=False), bert=None)

@@ -282,7 +282,7 @@ def run_actions(pipe, data: MotionDir, args: argparse.Namespace) -> dict:
     recognizer = ActionRecognizer.from_pretrained(rec_dir)
     opts = EvalOptions(split=args.split, replications=args.replications, limit=args.limit,
                        batch_size=args.batch_size, seed=args.seed, baselines=not args.no_baselines,
-                       guidance=args.guidance)
+                       guidance=args.guidance, temperature=args.temperature, top_k=args.top_k)
     setup = build_setup(recognizer, data, opts.split, opts.baselines)
     rows, notes = eval_actions(pipe, setup, args.captions, opts)
     counts = _caption_counts(args.captions, setup, opts)

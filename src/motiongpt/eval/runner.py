@@ -63,7 +63,7 @@ class EvalOptions:
     prefix_ratio: float = 0.2  # pred: given fraction; inbetween: given fraction at each end
     baselines: bool = True
     cache_real: bool = True  # --reuse: embed the (unchanging) real items once; the numbers are the same
-    temperature: float | None = None  # pred / inbetween decoding (None: the pipeline's per-task default)
+    temperature: float | None = None  # sampling of t2m / actions / pred / inbetween (None: the pipeline's per-task default)
     top_k: int | None = None
     fade: int | None = None  # pred / inbetween seam fade in frames (None: the pipeline's default)
     guidance: float | None = None  # t2m / actions classifier-free guidance scale (None: the pipeline's default)
@@ -75,7 +75,7 @@ class EvalOptions:
 
     def t2m_kwargs(self) -> dict:
         """Keyword arguments of `Pipeline.text_to_motion` set here."""
-        return _set_only(guidance=self.guidance)
+        return _set_only(guidance=self.guidance, temperature=self.temperature, top_k=self.top_k)
 
     def completion_kwargs(self) -> dict:
         """Keyword arguments of `Pipeline.predict` / `inbetween` set here."""
@@ -454,8 +454,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mm-times", type=int, default=10, help="MultiModality pairs per text")
     p.add_argument("--no-baselines", action="store_true", help="skip the baseline rows")
     p.add_argument("--temperature", type=temperature,
-                   help="pred/inbetween: sampling temperature >= 0 (default: the model's)")
-    p.add_argument("--top-k", type=int_in(1, None), help="pred/inbetween: sample from the k >= 1 most likely tokens")
+                   help="t2m/actions/pred/inbetween: sampling temperature >= 0 (default: the model's per task)")
+    p.add_argument("--top-k", type=int_in(1, None),
+                   help="t2m/actions/pred/inbetween: sample from the k >= 1 most likely tokens")
     p.add_argument("--fade", type=int_in(0, None), help="pred/inbetween: seam fade in frames (default: the pipeline's)")
     p.add_argument("--guidance", type=positive(float),
                    help="t2m/actions: classifier-free guidance scale > 0, 1 = off (default: the model's)")
