@@ -218,3 +218,20 @@ def test_eval_refuses_nonsense_sampling_options(option, capsys):
     with pytest.raises(SystemExit):
         R.build_parser().parse_args(["pred", "--data", "d", *option])
     assert f"argument {option[0]}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, bad", [(["m2t", "--fade", "3"], "--fade"), (["chat", "--temperature", "0.5"], "--temperature"),
+                                       (["actions", "--reuse", "--candidates", "4"], "--candidates, --reuse"),
+                                       (["recon", "--guidance", "2"], "--guidance")])
+def test_options_a_table_does_not_read_are_refused(argv, bad, capsys):
+    assert R.main([*argv, "--data", "nowhere"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"motiongpt eval {argv[0]}: {bad} not used by this table (see --help)"
+
+
+def test_every_table_option_names_real_options_and_tables():
+    args = vars(R.build_parser().parse_args(["t2m", "--data", "d"]))
+    assert set(R.TABLE_OPTIONS) <= set(args)
+    tables = {"t2m", "m2t", "pred", "inbetween", "recon", "actions", "chat"}
+    assert all(R.build_parser().parse_args([t, "--data", "d"]).task == t for t in tables)
+    assert all(set(t) <= tables for t in R.TABLE_OPTIONS.values())

@@ -522,11 +522,30 @@ def run(args: argparse.Namespace) -> dict:
             "options": vars(opts), "markdown": markdown, "rows": {k: r.summary() for k, r in rows.items()}}
 
 
+# options only some tables read; given for another table they are refused instead of silently ignored
+_SAMPLED = ("t2m", "actions", "pred", "inbetween")
+_EVALUATED = ("t2m", "m2t", "pred", "inbetween")
+TABLE_OPTIONS: dict[str, tuple[str, ...]] = {
+    "temperature": _SAMPLED, "top_k": _SAMPLED, "fade": ("pred", "inbetween"), "guidance": ("t2m", "actions"),
+    "candidates": ("m2t",), "no_bertscore": ("m2t",), "recognizer": ("actions",), "reuse": _EVALUATED,
+    "evaluator": _EVALUATED, "trust_pickle": _EVALUATED,
+}
+
+
+def misplaced_options(args: argparse.Namespace) -> list[str]:
+    """The options given (not None / False) that the table `args.task` does not read."""
+    return [f"--{name.replace('_', '-')}" for name, tables in TABLE_OPTIONS.items()
+            if args.task not in tables and getattr(args, name) not in (None, False)]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `motiongpt eval`."""
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     if args.replications < 1 or (args.limit is not None and args.limit < 2):
         print("motiongpt eval: --replications must be >= 1 and --limit >= 2", file=sys.stderr)
+        return 2
+    if misplaced := misplaced_options(args):
+        print(f"motiongpt eval {args.task}: {', '.join(misplaced)} not used by this table (see --help)", file=sys.stderr)
         return 2
     try:
         result = run(args)
