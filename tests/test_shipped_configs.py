@@ -34,3 +34,11 @@ def test_train_default_chains_existing_stages():
         assert (cache or "vq_cpu") in caches, f"{run} reads token cache {cache}, which the script never writes"
         done.add(run)
     assert f'MotionLM.from_pretrained("runs/{stages[-1][0]}/export/last")' in SCRIPT, "assembles another stage"
+
+
+
+def test_train_default_assembles_the_tokenizer_that_wrote_the_caches():
+    """The LM learnt the token ids of the caches; the shipped tokenizer must be the one that wrote them."""
+    writers = set(re.findall(r"tokenize --tokenizer (\S+)", SCRIPT))
+    assert len(writers) == 1
+    assert f'MotionTokenizer.from_pretrained("{writers.pop()}")' in SCRIPT
