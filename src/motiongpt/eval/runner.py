@@ -63,7 +63,7 @@ class EvalOptions:
     prefix_ratio: float = 0.2  # pred: given fraction; inbetween: given fraction at each end
     baselines: bool = True
     cache_real: bool = True  # --reuse: embed the (unchanging) real items once; the numbers are the same
-    temperature: float | None = None  # sampling of t2m / actions / pred / inbetween (None: the pipeline's per-task default)
+    temperature: float | None = None  # t2m / actions / pred / inbetween sampling (None: the per-task default)
     top_k: int | None = None
     fade: int | None = None  # pred / inbetween seam fade in frames (None: the pipeline's default)
     guidance: float | None = None  # t2m / actions classifier-free guidance scale (None: the pipeline's default)
@@ -545,7 +545,8 @@ def main(argv: list[str] | None = None) -> int:
         print("motiongpt eval: --replications must be >= 1 and --limit >= 2", file=sys.stderr)
         return 2
     if misplaced := misplaced_options(args):
-        print(f"motiongpt eval {args.task}: {', '.join(misplaced)} not used by this table (see --help)", file=sys.stderr)
+        print(f"motiongpt eval {args.task}: {', '.join(misplaced)} not used by this table (see --help)",
+              file=sys.stderr)
         return 2
     try:
         result = run(args)
