@@ -2,12 +2,14 @@
 state_dict / save_pretrained round trips, clear shape errors."""
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 
 from motiongpt.data.datasets import MotionBatch
 from motiongpt.tokenizer.quantizer import EMAQuantizer
-from motiongpt.tokenizer.vqvae import MotionTokenizer, TokenizerConfig
+from motiongpt.tokenizer.vqvae import MotionTokenizer, TokenizerConfig, blend_decoders
 
 CFG = TokenizerConfig(codebook_size=16, code_dim=8, width=16, depth=2)
 
@@ -120,3 +122,30 @@ def test_clear_errors():
         MotionTokenizer(CFG, mean=torch.zeros(5))
     with pytest.raises(FileNotFoundError, match="config.json"):
         MotionTokenizer.from_pretrained("/nonexistent")
+
+
+def test_blend_decoders_interpolates_only_the_decoder_and_keeps_token_ids():
+    base = _tokenizer()
+    base.train()
+    base.training_loss(_batch())  # initialise the codebook
+    base.eval()
+    tuned = copy.deepcopy(base)
+    with torch.no_grad():
+        for p in tuned.decoder.parameters():
+            p.add_(torch.randn_like(p))
+    half = blend_decoders(base, tuned, 0.5)
+    for (name, a), b, h in zip(base.decoder.state_dict().items(), tuned.decoder.state_dict().values(),
+                               half.decoder.state_dict().values()):
+        assert torch.allclose(h, (a + b) / 2) if a.is_floating_point() else torch.equal(h, a), name
+    feats = _batch().features
+    assert all(torch.equal(x, y) for x, y in zip(half.encode(feats), base.encode(feats)))
+    assert torch.equal(blend_decoders(base, tuned, 0.0).decode(base.encode(feats))[0], base.decode(base.encode(feats))[0])
+    assert torch.equal(blend_decoders(base, tuned, 1.0).decode(base.encode(feats))[0], tuned.decode(base.encode(feats))[0])
+
+
+def test_blend_decoders_refuses_other_tokenizers():
+    base, other = _tokenizer(0), _tokenizer(1)
+    with pytest.raises(ValueError, match="only a decoder-only fine-tune"):
+        blend_decoders(base, other, 0.5)
+    with pytest.raises(ValueError, match=r"weight must be in \[0, 1\]"):
+        blend_decoders(base, base, 1.5)

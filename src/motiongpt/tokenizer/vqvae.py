@@ -18,6 +18,7 @@ Usage::
 """
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -341,3 +342,25 @@ class MotionTokenizer(nn.Module):
         model = cls(load_saved_config(TokenizerConfig, directory / CONFIG_NAME, expect={"format": FORMAT}))
         load_weights(model, directory / WEIGHTS_NAME, device=str(device))
         return model.to(device).eval()
+
+
+def blend_decoders(base: MotionTokenizer, tuned: MotionTokenizer, weight: float) -> MotionTokenizer:
+    """A copy of `base` whose decoder weights are (1 - weight) * base's + weight * tuned's: weight-space ensembling
+    (WiSE-FT) of a decoder-only fine-tune. Encoder, codebook and normaliser -- hence every token id -- must be equal
+    in both (`tuned` a `train: decoder` run started from `base`); anything else is refused.
+
+        shipped = blend_decoders(MotionTokenizer.from_pretrained(a), MotionTokenizer.from_pretrained(b), 0.3)
+    """
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"blend_decoders: weight must be in [0, 1], got {weight}")
+    if base.cfg != tuned.cfg:
+        raise ValueError("blend_decoders: the two tokenizers have different configs")
+    a, b = base.state_dict(), tuned.state_dict()
+    differ = [k for k in a if not k.startswith("decoder.") and not torch.equal(a[k], b[k])]
+    if differ:
+        raise ValueError(f"blend_decoders: {differ[0]} differs ({len(differ)} tensors outside the decoder): only a "
+                         "decoder-only fine-tune of the same tokenizer can be blended")
+    out = copy.deepcopy(base)
+    out.load_state_dict({k: torch.lerp(v, b[k], weight) if k.startswith("decoder.") and v.is_floating_point() else v
+                         for k, v in a.items()})
+    return out
