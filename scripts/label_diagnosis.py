@@ -21,7 +21,7 @@ from guidance_sweep import generate_and_recognise
 from motiongpt.data.layout import MotionDir
 from motiongpt.eval.actions import build_setup, clips_by_label, recognise
 from motiongpt.eval.recognizer import ActionRecognizer
-from motiongpt.eval.recon import reconstruct
+from motiongpt.eval.recon import mpjpe, reconstruct
 from motiongpt.lm.pipeline import Pipeline
 from motiongpt.motion.features import features_to_joints
 from motiongpt.utils import atomic_write_text
@@ -45,11 +45,9 @@ def foot_peak(features: np.ndarray) -> float:
     return float(feet.max() - feet.min())
 
 
-def root_relative_mpjpe(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean joint error (mm) of two motions after removing each frame's root position (common length)."""
-    n = min(len(a), len(b))
-    ja, jb = (np.asarray(features_to_joints(x[:n])) for x in (a, b))
-    return float(np.linalg.norm((ja - ja[:, :1]) - (jb - jb[:, :1]), axis=-1).mean() * 1000)
+def joints(recon: np.ndarray, real: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Joint positions of a reconstruction and of the real motion cut to its length."""
+    return np.asarray(features_to_joints(recon)), np.asarray(features_to_joints(real[: len(recon)]))
 
 
 def takes_report(pipe: Pipeline, setup, ids: list[str]) -> list[dict]:
@@ -57,7 +55,7 @@ def takes_report(pipe: Pipeline, setup, ids: list[str]) -> list[dict]:
     real = [setup.data.features(m) for m in ids]
     recon, _ = reconstruct(pipe.tokenizer, real)
     labels_real, labels_recon = recognise(setup.recognizer, real), recognise(setup.recognizer, recon)
-    return [{"take": m, "recogniser_real": lr, "recogniser_recon": lv, "recon_mpjpe_mm": round(root_relative_mpjpe(a, b), 1),
+    return [{"take": m, "recogniser_real": lr, "recogniser_recon": lv, "recon_mpjpe_mm": round(mpjpe(*joints(b, a)), 1),
              "foot_peak_real_m": round(foot_peak(a), 3), "foot_peak_recon_m": round(foot_peak(b), 3)}
             for m, a, b, lr, lv in zip(ids, real, recon, labels_real, labels_recon)]
 

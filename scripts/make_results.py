@@ -28,8 +28,8 @@ from motiongpt.utils import atomic_write_json, atomic_write_text
 
 TASKS = ("t2m", "m2t", "pred", "inbetween", "recon", "actions_dev", "actions_test", "actions_probe", "chat")
 FULL_PROTOCOL = ("t2m",)  # regenerated per replication even under --reuse (the original protocol)
+PROTOCOL_FLAGS = ("replications", "reuse", "mm_texts", "mm_repeats", "limit", "action_replications")  # --render-only reuses
 # `eval actions` tables: name -> --captions; the probe is our own free-form wording, used for choosing models (not dev)
-PROTOCOL_FLAGS = ("replications", "reuse", "mm_texts", "mm_repeats", "limit", "action_replications")
 ACTION_CAPTIONS = {"actions_dev": "dev", "actions_test": "test", "actions_probe": "scripts/probes/actions_freeform_val.json"}
 
 

@@ -36,7 +36,6 @@ def test_train_default_chains_existing_stages():
     assert f'MotionLM.from_pretrained("runs/{stages[-1][0]}/export/last")' in SCRIPT, "assembles another stage"
 
 
-
 def test_train_default_assembles_the_tokenizer_that_wrote_the_caches():
     """The LM learnt the token ids of the caches; the shipped tokenizer must be the one that wrote them."""
     writers = set(re.findall(r"tokenize --tokenizer (\S+)", SCRIPT))

@@ -261,10 +261,10 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         return data
     if not isinstance(base, str):
         raise ConfigError(f"{path}: {BASE_KEY}: expected a file name, got {base!r}")
-    base_path = (path.parent / base).resolve()
-    if base_path in seen + (path.resolve(),):
+    chain, base_path = seen + (path.resolve(),), (path.parent / base).resolve()
+    if base_path in chain:
         raise ConfigError(f"{path}: {BASE_KEY}: {base} is already part of this chain (a cycle)")
-    return _deep_merge(_read_yaml(base_path, seen + (path.resolve(),)), data)
+    return _deep_merge(_read_yaml(base_path, chain), data)
 
 
 def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:

@@ -280,9 +280,7 @@ def run_actions(pipe, data: MotionDir, args: argparse.Namespace) -> dict:
 
     rec_dir = Path(args.recognizer or Path(args.model or default_model_dir()) / "recognizer")
     recognizer = ActionRecognizer.from_pretrained(rec_dir)
-    opts = EvalOptions(split=args.split, replications=args.replications, limit=args.limit,
-                       batch_size=args.batch_size, seed=args.seed, baselines=not args.no_baselines,
-                       guidance=args.guidance, temperature=args.temperature, top_k=args.top_k)
+    opts = EvalOptions.from_args(args)
     setup = build_setup(recognizer, data, opts.split, opts.baselines)
     rows, notes = eval_actions(pipe, setup, args.captions, opts)
     counts = _caption_counts(args.captions, setup, opts)

@@ -69,6 +69,14 @@ class EvalOptions:
     guidance: float | None = None  # t2m / actions classifier-free guidance scale (None: the pipeline's default)
     candidates: int | None = None  # m2t captions reranked per motion (None: the pipeline's default)
 
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> EvalOptions:
+        """The options of a parsed `motiongpt eval` command line (`build_parser`)."""
+        return cls(split=args.split, replications=args.replications, limit=args.limit, batch_size=args.batch_size,
+                   seed=args.seed, reuse=args.reuse, mm_texts=args.mm_texts, mm_repeats=args.mm_repeats,
+                   mm_times=args.mm_times, baselines=not args.no_baselines, temperature=args.temperature,
+                   top_k=args.top_k, fade=args.fade, guidance=args.guidance, candidates=args.candidates)
+
     def m2t_kwargs(self) -> dict:
         """Keyword arguments of `Pipeline.motion_to_text` set here (the rest keep the pipeline's defaults)."""
         return _set_only(candidates=self.candidates)
@@ -503,11 +511,7 @@ def run(args: argparse.Namespace) -> dict:
     if ev_dir is None:
         raise FileNotFoundError("no evaluator: pass --evaluator DIR (or put one in <model>/evaluator)")
     evaluator = load_evaluator(ev_dir, allow_pickle=args.trust_pickle, device=device)
-    opts = EvalOptions(split=args.split, replications=args.replications, limit=args.limit,
-                       batch_size=args.batch_size, seed=args.seed, reuse=args.reuse, mm_texts=args.mm_texts,
-                       mm_repeats=args.mm_repeats, mm_times=args.mm_times, baselines=not args.no_baselines,
-                       temperature=args.temperature, top_k=args.top_k, fade=args.fade, guidance=args.guidance,
-                       candidates=args.candidates)
+    opts = EvalOptions.from_args(args)
     if args.task == "t2m":
         rows = eval_t2m(pipe, evaluator, data, opts)
     elif args.task == "m2t":
